@@ -32,12 +32,25 @@ LINES = (  # (line name, SCAC, owner prefixes of its boxes, B/L prefix)
     ("MSC", "MSCU", ("MSCU", "MEDU"), "MEDU"),
     ("CMA CGM", "CMDU", ("CMAU", "TGHU"), "CMDU"),
     ("EVERGREEN", "EGLV", ("EGHU", "EISU"), "EGLV"),
-)  # fmt: skip
-SIZE_TYPES = (("45G1", "40' HIGH CUBE DRY"), ("22G1", "20' DRY"), ("42G1", "40' DRY"), ("45R1", "40' HC REEFER"))
+)
+SIZE_TYPES = (
+    ("45G1", "40' HIGH CUBE DRY"),
+    ("22G1", "20' DRY"),
+    ("42G1", "40' DRY"),
+    ("45R1", "40' HC REEFER"),
+)
 VESSEL_NAMES = (
-    "MAERSK KOLKATA", "COSCO SHIPPING ARIES", "MSC PAMELA", "CMA CGM A. LINCOLN", "EVER GIVEN",
-    "MAERSK ESSEN", "COSCO PRIDE", "MSC VAISHNAVI R.", "CMA CGM MARCO POLO", "EVER ACE",
-)  # fmt: skip
+    "MAERSK KOLKATA",
+    "COSCO SHIPPING ARIES",
+    "MSC PAMELA",
+    "CMA CGM A. LINCOLN",
+    "EVER GIVEN",
+    "MAERSK ESSEN",
+    "COSCO PRIDE",
+    "MSC VAISHNAVI R.",
+    "CMA CGM MARCO POLO",
+    "EVER ACE",
+)
 CUSTOMERS = ("Acme Imports", "Blue Harbor Trading", "Shenzhen Gadget Co", "Northwind Retail")
 
 
@@ -133,6 +146,11 @@ class WorldClock:
             if self._pinned is not None:
                 return self._pinned
             return self.epoch + timedelta(seconds=(_time.monotonic() - self._started) * self.speed)
+
+    @property
+    def pinned(self) -> bool:
+        with self._lock:
+            return self._pinned is not None
 
     def pin(self, moment: datetime) -> None:
         with self._lock:
@@ -245,7 +263,9 @@ class World:
         usda = None
         if container.usda_hold_until is not None:
             usda = "RELEASED" if container.usda_hold_until <= now else "HOLD"
-        tmf = "RELEASED" if container.tmf_hold_until is not None and container.tmf_hold_until <= now else "HOLD"
+        tmf = (
+            "RELEASED" if container.tmf_hold_until is not None and container.tmf_hold_until <= now else "HOLD"
+        )
         last_free_day = None
         demurrage = 0
         if discharged:
@@ -257,7 +277,8 @@ class World:
         rng = random.Random(f"{self.seed}:{container.container_number}")
         yard = None
         if discharged and not gated_out:
-            yard = f"{rng.choice('ABCDEFGH')}{rng.randrange(1, 40):02d}-{rng.randrange(1, 9)}{rng.randrange(1, 6)}"
+            block, bay = rng.choice("ABCDEFGH"), rng.randrange(1, 40)
+            yard = f"{block}{bay:02d}-{rng.randrange(1, 9)}{rng.randrange(1, 6)}"
         appointment = container.appointment_at
         if appointment is not None and (appointment - timedelta(hours=36)) > now:
             appointment = None  # booked a day and a half ahead, not earlier
