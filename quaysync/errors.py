@@ -7,7 +7,7 @@
     │   └── InvalidContainerNumber
     ├── PortalError            transport trouble (timeout, 5xx, disconnect, expired session): retry, re-login
     │   └── SessionExpired
-    ├── BlockedError           a person must act (CAPTCHA, locked account, maintenance): stop the account, alert
+    ├── BlockedError           a person must act (CAPTCHA, locked account, maintenance): stop, alert
     │   ├── CaptchaRequired
     │   ├── AccountLocked
     │   ├── LoginRejected

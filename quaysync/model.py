@@ -10,7 +10,6 @@ they cannot know from the bytes alone (which source, where the bytes came from, 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,38 +22,59 @@ SubjectKind = Literal["container", "bill_of_lading", "vessel_call"]
 # vessel schedule add. Values are the source's own strings; a key absent or None means
 # "the source said nothing", an empty string means "the source showed an empty cell".
 PORTAL_FIELDS = (
-    "container_no", "available", "ready_for_pick_up", "customs_release", "carrier_release",
-    "freight_release", "holds", "last_free_day", "discharge_date", "appointment_date",
-    "gate_out_date", "vessel", "voyage", "carrier", "mbl_no", "container_spec", "cy_location",
-    "yard_location", "demurrage", "chassis_no", "tmf", "weight",
-)  # fmt: skip
+    "container_no",
+    "available",
+    "ready_for_pick_up",
+    "customs_release",
+    "carrier_release",
+    "freight_release",
+    "holds",
+    "last_free_day",
+    "discharge_date",
+    "appointment_date",
+    "gate_out_date",
+    "vessel",
+    "voyage",
+    "carrier",
+    "mbl_no",
+    "container_spec",
+    "cy_location",
+    "yard_location",
+    "demurrage",
+    "chassis_no",
+    "tmf",
+    "weight",
+)
 EXTRA_FIELDS = (
-    "status",              # a free-text status word or phrase ("Discharged", "已卸船", "可提")
+    "status",  # a free-text status word or phrase ("Discharged", "已卸船", "可提")
     "usda_hold",
     "line_hold",
     "other_holds",
     "line_last_free_day",
-    "fees",                # total fees due, as written ("$245.00")
+    "fees",  # total fees due, as written ("$245.00")
     "appointment_ref",
     "gate_in_date",
     "empty_return_date",
     "load_date",
     "inspection",
-    "terminal",            # terminal or facility name/code
-    "location",            # UN/LOCODE of the place the statement is about
+    "terminal",  # terminal or facility name/code
+    "location",  # UN/LOCODE of the place the statement is about
     "port_of_loading",
     "port_of_discharge",
-    "eta", "ata", "etd", "atd",
+    "eta",
+    "ata",
+    "etd",
+    "atd",
     "berth",
     "vessel_status",
-    "event_code",          # a code the source states itself (EDIFACT, DCSA): DISC, GTOT, ...
-    "event_classifier",    # ACT / EST / PLN as the source states it
+    "event_code",  # a code the source states itself (EDIFACT, DCSA): DISC, GTOT, ...
+    "event_classifier",  # ACT / EST / PLN as the source states it
     "event_time",
     "empty_full",
     "order_ref",
     "customer",
-    "not_found",           # the source's own words for "this container is unknown here"
-)  # fmt: skip
+    "not_found",  # the source's own words for "this container is unknown here"
+)
 FIELDS = PORTAL_FIELDS + EXTRA_FIELDS
 
 
@@ -80,12 +100,8 @@ class Observation:
 
     def content_hash(self) -> str:
         """Identity of what was said (source, subject and fields), not of when it was seen."""
-        payload = json.dumps(
-            [self.source, self.subject, sorted((k, v) for k, v in self.fields.items() if v is not None)],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
+        said = sorted((name, value) for name, value in self.fields.items() if value is not None)
+        return hashlib.blake2b(repr((self.source, self.subject, said)).encode(), digest_size=16).hexdigest()
 
     def to_json(self) -> dict[str, object]:
         return {

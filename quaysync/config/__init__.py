@@ -26,7 +26,14 @@ from quaysync.config.outputs import (
     NotificationOptions,
     RuleOptions,
 )
-from quaysync.config.sources import ImportSource, MailboxSource, MailRoute, PortalAccount, PortalSource, Sources
+from quaysync.config.sources import (
+    ImportSource,
+    MailboxSource,
+    MailRoute,
+    PortalAccount,
+    PortalSource,
+    Sources,
+)
 from quaysync.config.types import Duration, Schedule, Section, parse_duration
 from quaysync.errors import ConfigError
 from quaysync.secrets import REDACTOR, SecretReferenceError, SecretsResolver
@@ -203,9 +210,7 @@ def describe_errors(error: ValidationError, model: type[Section] = Config) -> li
     return problems
 
 
-def parse_config(
-    document: dict[str, Any], base_dir: Path, environ: dict[str, str] | None = None
-) -> Config:
+def parse_config(document: dict[str, Any], base_dir: Path, environ: dict[str, str] | None = None) -> Config:
     """Validate an already-read config mapping."""
     secrets_file = document.get("secrets_file")
     resolver = SecretsResolver(

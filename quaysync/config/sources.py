@@ -116,7 +116,11 @@ class Sources(Section):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Sources:
-        for kind, items in (("portals", self.portals), ("mailboxes", self.mailboxes), ("imports", self.imports)):
+        for kind, items in (
+            ("portals", self.portals),
+            ("mailboxes", self.mailboxes),
+            ("imports", self.imports),
+        ):
             names = [item.name for item in items]
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:

@@ -81,9 +81,7 @@ def _schedule(value: Any) -> Schedule:
         except ValueError as error:
             raise ValueError(f"{value!r} is not a valid cron expression: {error}") from None
         return Schedule(text, cron=text)
-    raise ValueError(
-        f"{value!r} is not a cron expression or interval (e.g. '*/5 * * * *', '5m', 'every 2h')"
-    )
+    raise ValueError(f"{value!r} is not a cron expression or interval (e.g. '*/5 * * * *', '5m', 'every 2h')")
 
 
 ScheduleSpec = Annotated[Schedule, BeforeValidator(_schedule), PlainSerializer(str, return_type=str)]
@@ -93,7 +91,9 @@ def _time_zone(value: Any) -> str:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/Los_Angeles, Asia/Shanghai)") from None
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (e.g. America/Los_Angeles, Asia/Shanghai)"
+        ) from None
     return str(value)
 
 

@@ -1,0 +1,372 @@
+"""Events: natural keys, versions, and which version is current.
+
+A fact's natural key is (subject, event type, code, classifier, hold facet, UN/LOCODE); what the
+source says about it (the time, empty/laden) is its version. Re-ingesting a version adds nothing.
+A different version (a corrected discharge time, a slipped ETA) is a new row; the old one stays,
+pointing at the version that supersedes it.
+
+The current version is the first in a fixed order — strongest source, timed before untimed, most
+recently stated — so arrival order never matters. "Most recently stated" is only needed between
+versions that tie on the first two ("contested" keys, e.g. a slipping ETA from one carrier); for
+those, when the batch touches them, the versions' last statements are read back from the
+observation history (whose rows know when they were last said). Re-statements of an uncontested
+version — nearly all traffic: every scrape repeats what it said before — write nothing here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from quaysync.model import Observation
+from store.bulk import rows_where_in, update_by_key
+from store.tables import EventRow, ObservationRow
+from sync.normalize import EventFact, Normalized, normalize
+from sync.precedence import Precedence
+
+EVENT_NAMESPACE = uuid.UUID("6f1c3a52-58c4-4f47-9d8e-0d3f4c1b2a11")
+_EVENTS = EventRow.__table__
+_OBSERVATIONS = ObservationRow.__table__
+
+
+@lru_cache(maxsize=65536)
+def _digest(*parts: object) -> str:
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class EventCandidate:
+    """A fact as one observation states it, ready to be versioned."""
+
+    fact: EventFact
+    subject_kind: str
+    subject_key: str
+    source: str
+    observed_at: datetime
+    observation_id: int | None
+    time_zone: str
+    natural_key: str = ""
+    version_hash: str = ""
+
+    def __post_init__(self) -> None:
+        fact = self.fact
+        self.natural_key = _digest(
+            self.subject_kind,
+            self.subject_key,
+            fact.event_type,
+            fact.event_code,
+            fact.classifier,
+            fact.facet,
+            fact.location_code,
+        )
+        self.version_hash = _digest(fact.event_at or "untimed", fact.empty_indicator)
+
+
+def event_candidates(normalized: Normalized, observation_id: int | None) -> list[EventCandidate]:
+    """The facts one normalized observation states, as candidates."""
+    if normalized.subject_key is None:
+        return []
+    observation = normalized.observation
+    timed = {(fact.event_code, fact.classifier, fact.facet) for fact in normalized.events if fact.event_at}
+    return [
+        EventCandidate(
+            fact,
+            observation.subject,
+            normalized.subject_key,
+            observation.source,
+            observation.observed_at,
+            observation_id,
+            normalized.time_zone,
+        )
+        for fact in normalized.events
+        # the same observation also gives the time: its untimed echo adds nothing
+        if fact.event_at is not None or (fact.event_code, fact.classifier, fact.facet) not in timed
+    ]
+
+
+@dataclass(slots=True)
+class _Version:
+    """One (natural key, version) as the store will hold it after this batch."""
+
+    natural_key: str
+    version_hash: str
+    source: str
+    first_seen: datetime
+    last_seen: datetime
+    event_at: datetime
+    timed: bool
+    observation_id: int | None
+    subject: tuple[str, str] = ("", "")
+    row_id: int | None = None
+    stored: dict[str, Any] | None = None  # the row as loaded, to write only what changed
+    candidate: EventCandidate | None = None
+
+
+@dataclass
+class EventMergeResult:
+    added_ids: list[int] = field(default_factory=list)
+    updated: int = 0
+    # containers whose current actual events changed (their lifecycle may move)
+    containers_changed: set[str] = field(default_factory=set)
+
+
+def _aggregate(
+    candidates: Iterable[EventCandidate], precedence: Precedence
+) -> dict[tuple[str, str], _Version]:
+    versions: dict[tuple[str, str], _Version] = {}
+    for candidate in candidates:
+        key = (candidate.natural_key, candidate.version_hash)
+        current = versions.get(key)
+        if current is None:
+            versions[key] = _Version(
+                natural_key=key[0],
+                version_hash=key[1],
+                source=candidate.source,
+                first_seen=candidate.observed_at,
+                last_seen=candidate.observed_at,
+                event_at=candidate.fact.event_at or candidate.observed_at,
+                timed=candidate.fact.event_at is not None,
+                observation_id=candidate.observation_id,
+                subject=(candidate.subject_kind, candidate.subject_key),
+                candidate=candidate,
+            )
+            continue
+        _absorb(
+            current,
+            candidate.source,
+            candidate.observed_at,
+            candidate.observed_at,
+            candidate.observation_id,
+            precedence,
+        )
+        if current.candidate is None or candidate.observed_at < current.candidate.observed_at:
+            current.candidate = candidate
+    return versions
+
+
+def _absorb(
+    version: _Version,
+    source: str,
+    first: datetime,
+    last: datetime,
+    observation_id: int | None,
+    precedence: Precedence,
+) -> None:
+    """Fold another statement of the same version in: min/max and 'strongest, then earliest'."""
+    if (precedence.rank(source), first, source) < (
+        precedence.rank(version.source),
+        version.first_seen,
+        version.source,
+    ):
+        version.source = source
+    if first < version.first_seen:
+        version.first_seen = first
+        version.observation_id = observation_id
+        if not version.timed:
+            version.event_at = first
+    version.last_seen = max(version.last_seen, last)
+
+
+def _class(version: _Version, precedence: Precedence) -> tuple[int, bool]:
+    return precedence.rank(version.source), not version.timed
+
+
+def _contested(versions: Sequence[_Version], precedence: Precedence) -> bool:
+    """Do two versions tie on (source strength, timed)? Then recency decides between them."""
+    if len(versions) < 2:
+        return False
+    best = min(_class(version, precedence) for version in versions)
+    return sum(1 for version in versions if _class(version, precedence) == best) > 1
+
+
+def _current(versions: Sequence[_Version], precedence: Precedence) -> _Version:
+    return min(
+        versions,
+        key=lambda version: (
+            *_class(version, precedence),
+            -version.last_seen.timestamp(),
+            version.version_hash,
+        ),
+    )
+
+
+def _last_statements(
+    session: Session, subject: tuple[str, str], wanted: set[tuple[str, str]], default_zone: str
+) -> dict[tuple[str, str], datetime]:
+    """When each wanted version was last stated, from the observations of its subject."""
+    found: dict[tuple[str, str], datetime] = {}
+    rows = session.execute(
+        select(_OBSERVATIONS).where(
+            _OBSERVATIONS.c.subject == subject[0], _OBSERVATIONS.c.subject_key == subject[1]
+        )
+    ).mappings()
+    for row in rows:
+        observation = Observation(
+            row["source"],
+            row["source_ref"],
+            row["observed_at"],
+            row["fields"],
+            row["subject"],
+            row["parser"],
+            row["time_zone"],
+        )
+        for candidate in event_candidates(normalize(observation, default_zone), row["id"]):
+            key = (candidate.natural_key, candidate.version_hash)
+            if key in wanted and (key not in found or row["last_observed_at"] > found[key]):
+                found[key] = row["last_observed_at"]
+    return found
+
+
+def _row(version: _Version, now: datetime) -> dict[str, Any]:
+    candidate = version.candidate
+    assert candidate is not None
+    fact = candidate.fact
+    subject = candidate.subject_key
+    return {
+        "event_id": str(uuid.uuid5(EVENT_NAMESPACE, version.natural_key + version.version_hash)),
+        "natural_key": version.natural_key,
+        "version_hash": version.version_hash,
+        "event_type": fact.event_type,
+        "event_code": fact.event_code,
+        "classifier": fact.classifier,
+        "event_at": version.event_at,
+        "time_zone": candidate.time_zone,
+        "timed": version.timed,
+        "container_number": subject if candidate.subject_kind == "container" else None,
+        "bill_of_lading": subject if candidate.subject_kind == "bill_of_lading" else None,
+        "location_code": fact.location_code,
+        "facility": fact.facility,
+        "vessel_name": fact.vessel_name,
+        "voyage": fact.voyage,
+        "empty_indicator": fact.empty_indicator,
+        "details": {**fact.details, **({"facet": fact.facet} if fact.facet else {})},
+        "source": version.source,
+        "observation_id": version.observation_id,
+        "observed_at": version.first_seen,
+        "superseded_by": None,
+        "created_at": now,
+    }
+
+
+_LOADED = (
+    _EVENTS.c.id,
+    _EVENTS.c.natural_key,
+    _EVENTS.c.version_hash,
+    _EVENTS.c.source,
+    _EVENTS.c.observed_at,
+    _EVENTS.c.event_at,
+    _EVENTS.c.timed,
+    _EVENTS.c.observation_id,
+    _EVENTS.c.superseded_by,
+)
+_MUTABLE = ("source", "observed_at", "event_at", "observation_id", "superseded_by")
+
+
+def _load(session: Session, natural_keys: Iterable[str]) -> dict[str, list[_Version]]:
+    by_key: dict[str, list[_Version]] = {}
+    for row in rows_where_in(session, _LOADED, _EVENTS.c.natural_key, list(natural_keys)):
+        by_key.setdefault(row["natural_key"], []).append(
+            _Version(
+                natural_key=row["natural_key"],
+                version_hash=row["version_hash"],
+                source=row["source"],
+                first_seen=row["observed_at"],
+                last_seen=row["observed_at"],  # recovered from history where it matters
+                event_at=row["event_at"],
+                timed=row["timed"],
+                observation_id=row["observation_id"],
+                row_id=row["id"],
+                stored=dict(row),
+            )
+        )
+    return by_key
+
+
+def merge_events(
+    session: Session,
+    candidates: Sequence[EventCandidate],
+    precedence: Precedence,
+    now: datetime,
+    default_zone: str = "UTC",
+) -> EventMergeResult:
+    """Store new versions, fold repeated ones in, and point superseded versions at the current one."""
+    result = EventMergeResult()
+    incoming = _aggregate(candidates, precedence)
+    if not incoming:
+        return result
+    by_key = _load(session, {natural_key for natural_key, _ in incoming})
+    fresh: list[_Version] = []
+    touched: dict[str, tuple[str, str]] = {}
+    for (natural_key, version_hash), arriving in incoming.items():
+        touched[natural_key] = arriving.subject
+        versions = by_key.setdefault(natural_key, [])
+        existing = next((version for version in versions if version.version_hash == version_hash), None)
+        if existing is None:
+            versions.append(arriving)
+            fresh.append(arriving)
+        else:
+            _absorb(
+                existing,
+                arriving.source,
+                arriving.first_seen,
+                arriving.last_seen,
+                arriving.observation_id,
+                precedence,
+            )
+
+    history: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for natural_key, subject in touched.items():
+        if _contested(by_key[natural_key], precedence):
+            history.setdefault(subject, set()).update(
+                (natural_key, v.version_hash) for v in by_key[natural_key]
+            )
+    for subject, wanted in history.items():
+        for (natural_key, version_hash), moment in _last_statements(
+            session, subject, wanted, default_zone
+        ).items():
+            for version in by_key[natural_key]:
+                if version.version_hash == version_hash and moment > version.last_seen:
+                    version.last_seen = moment
+
+    if fresh:
+        inserted = session.execute(
+            insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True),
+            [_row(version, now) for version in fresh],
+        )
+        for version, (row_id,) in zip(fresh, inserted, strict=True):
+            version.row_id = row_id
+            result.added_ids.append(row_id)
+
+    updates: list[dict[str, Any]] = []
+    for natural_key, subject in touched.items():
+        versions = by_key[natural_key]
+        current = _current(versions, precedence)
+        current_moved = False
+        for version in versions:
+            wanted = {
+                "source": version.source,
+                "observed_at": version.first_seen,
+                "event_at": version.event_at,
+                "observation_id": version.observation_id,
+                "superseded_by": None if version is current else current.row_id,
+            }
+            if version.stored is None:
+                current_moved = True
+                if wanted["superseded_by"] is not None:
+                    updates.append({"id": version.row_id, **wanted})
+            elif any(version.stored[name] != wanted[name] for name in _MUTABLE):
+                current_moved |= version.stored["superseded_by"] != wanted["superseded_by"]
+                updates.append({"id": version.row_id, **wanted})
+        if current_moved and subject[0] == "container":
+            result.containers_changed.add(subject[1])
+    result.updated = update_by_key(session, _EVENTS, "id", updates)
+    return result

@@ -1,0 +1,366 @@
+"""The ingest pipeline: observations in, store updated — one batch, one transaction, idempotent.
+
+    normalize → store new observations (dedup by content hash) → record problems
+              → version events → merge container status → vessel calls, shipments, order links
+
+A batch that repeats what the store already has (a replay after a crash, a re-sent mail, the same
+page scraped again) adds nothing. Observations of one batch may arrive in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from quaysync.model import Observation
+from store.bulk import rows_where_in, update_by_key
+from store.tables import (
+    ObservationRow,
+    OrderLinkRow,
+    ProblemRow,
+    ShipmentRow,
+)
+from sync.events import event_candidates, merge_events
+from sync.normalize import Normalized, normalize
+from sync.precedence import Precedence
+from sync.status import PROVENANCE_HASH_LENGTH, StatusStatement, merge_statuses, plan_restatements
+from sync.vessels import merge_vessel_calls
+
+_OBSERVATIONS = ObservationRow.__table__
+
+
+@dataclass
+class IngestSettings:
+    """How to merge: source precedence, and the zone for sources that did not name one."""
+
+    precedence: Precedence = field(default_factory=Precedence)
+    default_zone: str = "UTC"
+
+    @classmethod
+    def from_patterns(cls, patterns: Iterable[str], default_zone: str = "UTC") -> IngestSettings:
+        return cls(Precedence(tuple(patterns)), default_zone)
+
+
+@dataclass
+class Problem:
+    source: str
+    source_ref: str
+    kind: str
+    reason: str
+    subject: str | None = None
+
+
+@dataclass
+class IngestReport:
+    received: int = 0
+    added_observations: int = 0
+    repeated_observations: int = 0
+    added_events: int = 0
+    updated_events: int = 0
+    changed_containers: set[str] = field(default_factory=set)
+    new_event_ids: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        """Rows this batch added to the store (observations, events, problems)."""
+        return self.added_observations + self.added_events + len(self.problems)
+
+    def as_counts(self) -> dict[str, int]:
+        return {
+            "observations": self.received,
+            "added_observations": self.added_observations,
+            "repeated_observations": self.repeated_observations,
+            "added_events": self.added_events,
+            "containers_changed": len(self.changed_containers),
+            "problems": len(self.problems),
+        }
+
+
+@dataclass(slots=True)
+class _Entry:
+    observation: Observation
+    content_hash: str
+    normalized: Normalized | None = None
+    observation_id: int | None = None
+    subject_key: str | None = None
+    repeated: bool = False
+
+
+def _store_observations(
+    session: Session,
+    entries: list[_Entry],
+    run_id: int | None,
+    now: datetime,
+    settings: IngestSettings,
+    report: IngestReport,
+) -> list[_Entry]:
+    """Insert what is new; return the entries whose statements may still change something."""
+    groups: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.content_hash, []).append(entry)
+    columns = (
+        _OBSERVATIONS.c.id,
+        _OBSERVATIONS.c.content_hash,
+        _OBSERVATIONS.c.observed_at,
+        _OBSERVATIONS.c.last_observed_at,
+        _OBSERVATIONS.c.subject_key,
+    )
+    known = {
+        row["content_hash"]: row
+        for row in rows_where_in(session, columns, _OBSERVATIONS.c.content_hash, list(groups))
+    }
+    to_merge: list[_Entry] = []
+    new_rows: list[dict[str, Any]] = []
+    widened: list[dict[str, Any]] = []
+    for content_hash, group in groups.items():
+        first = min(entry.observation.observed_at for entry in group)
+        last = max(entry.observation.observed_at for entry in group)
+        stored = known.get(content_hash)
+        if stored is None:
+            head = group[0]
+            head.normalized = normalize(head.observation, settings.default_zone)
+            for entry in group:
+                entry.normalized, entry.subject_key = head.normalized, head.normalized.subject_key
+            observation = head.observation
+            new_rows.append(
+                {
+                    "content_hash": content_hash,
+                    "source": observation.source,
+                    "source_ref": observation.source_ref,
+                    "subject": observation.subject,
+                    "subject_key": head.subject_key,
+                    "observed_at": first,
+                    "last_observed_at": last,
+                    "parser": observation.parser,
+                    "time_zone": observation.time_zone,
+                    "fields": dict(observation.fields),
+                    "run_id": run_id,
+                    "created_at": now,
+                }
+            )
+            to_merge.extend(group)
+            continue
+        report.repeated_observations += len(group)
+        # Seen before: only a statement outside the moments already merged can change anything.
+        outside = [
+            entry
+            for entry in group
+            if not stored["observed_at"] <= entry.observation.observed_at <= stored["last_observed_at"]
+        ]
+        for entry in outside:
+            entry.observation_id, entry.subject_key, entry.repeated = (
+                stored["id"],
+                stored["subject_key"],
+                True,
+            )
+        if outside:
+            to_merge.extend(outside)
+            widened.append(
+                {
+                    "id": stored["id"],
+                    "observed_at": min(first, stored["observed_at"]),
+                    "last_observed_at": max(last, stored["last_observed_at"]),
+                }
+            )
+    if new_rows:
+        inserted = session.execute(
+            insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id, sort_by_parameter_order=True), new_rows
+        )
+        for row, (observation_id,) in zip(new_rows, inserted, strict=True):
+            for entry in groups[row["content_hash"]]:
+                entry.observation_id = observation_id
+        report.added_observations += len(new_rows)
+        _record_problems(session, [groups[row["content_hash"]][0] for row in new_rows], run_id, now, report)
+    update_by_key(session, _OBSERVATIONS, "id", widened)
+    return [entry for entry in to_merge if entry.subject_key is not None]
+
+
+def _record_problems(
+    session: Session, entries: list[_Entry], run_id: int | None, now: datetime, report: IngestReport
+) -> None:
+    rows = []
+    for entry in entries:
+        assert entry.normalized is not None
+        observation = entry.observation
+        for kind, reason in entry.normalized.problems:
+            subject = entry.subject_key or observation.fields.get("container_no")
+            report.problems.append(Problem(observation.source, observation.source_ref, kind, reason, subject))
+            rows.append(
+                {
+                    "source": observation.source,
+                    "source_ref": observation.source_ref,
+                    "kind": kind,
+                    "reason": reason,
+                    "subject_key": subject,
+                    "raw": dict(observation.fields),
+                    "run_id": run_id,
+                    "created_at": now,
+                }
+            )
+    if rows:
+        session.execute(insert(ProblemRow.__table__), rows)
+
+
+def _statement(entry: _Entry) -> StatusStatement:
+    """The status statement of a container observation (fields only when normalized)."""
+    observation = entry.observation
+    normalized = entry.normalized
+    fields: dict[str, Any] = {}
+    hints: list[tuple[str, datetime]] = []
+    if normalized is not None:
+        fields = {**normalized.status, "time_zone": normalized.time_zone}
+        if normalized.lifecycle_hint:
+            hints.append((normalized.lifecycle_hint, observation.observed_at))
+    assert entry.subject_key is not None
+    return StatusStatement(
+        entry.subject_key,
+        observation.source,
+        observation.observed_at,
+        entry.content_hash[:PROVENANCE_HASH_LENGTH],
+        fields,
+        hints,
+    )
+
+
+def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: datetime) -> None:
+    shipments: dict[str, dict[str, Any]] = {}
+    links: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for entry in entries:
+        normalized = entry.normalized
+        if normalized is None or normalized.subject_key is None:
+            continue
+        observation = entry.observation
+        fields = observation.fields
+        bill = (
+            normalized.status.get("bill_of_lading")
+            if observation.subject == "container"
+            else (normalized.subject_key if observation.subject == "bill_of_lading" else None)
+        )
+        container = normalized.subject_key if observation.subject == "container" else ""
+        if bill:
+            shipment = shipments.setdefault(bill, {"bill_of_lading": bill})
+            for name, column in (
+                ("carrier", "carrier"),
+                ("vessel", "vessel_name"),
+                ("voyage", "voyage"),
+                ("customer", "customer"),
+                ("port_of_loading", "port_of_loading"),
+                ("port_of_discharge", "port_of_discharge"),
+            ):
+                if fields.get(name):
+                    shipment.setdefault(column, str(fields[name]).strip())
+        order_ref = (fields.get("order_ref") or "").strip()
+        if order_ref or (bill and container):
+            links.setdefault(
+                (order_ref, bill or "", container),
+                {"customer": fields.get("customer"), "source": observation.source},
+            )
+    if shipments:
+        known = {
+            row.bill_of_lading: row
+            for row in session.execute(
+                select(ShipmentRow).where(ShipmentRow.bill_of_lading.in_(list(shipments)))
+            ).scalars()
+        }
+        for bill, values in shipments.items():
+            row = known.get(bill)
+            if row is None:
+                session.add(ShipmentRow(**values, updated_at=now))
+                continue
+            for column, value in values.items():
+                if getattr(row, column) is None:
+                    setattr(row, column, value)
+                    row.updated_at = now
+    if links:
+        table = OrderLinkRow.__table__
+        present = {
+            (row.order_ref, row.bill_of_lading, row.container_number)
+            for row in session.execute(
+                select(table.c.order_ref, table.c.bill_of_lading, table.c.container_number).where(
+                    table.c.container_number.in_({key[2] for key in links})
+                    | table.c.order_ref.in_({key[0] for key in links if key[0]})
+                )
+            )
+        }
+        rows = [
+            {
+                "order_ref": key[0],
+                "bill_of_lading": key[1],
+                "container_number": key[2],
+                "customer": value["customer"],
+                "source": value["source"],
+                "created_at": now,
+            }
+            for key, value in links.items()
+            if key not in present
+        ]
+        if rows:
+            session.execute(insert(table), rows)
+    session.flush()
+
+
+def ingest(
+    session: Session,
+    observations: Iterable[Observation],
+    *,
+    settings: IngestSettings | None = None,
+    run_id: int | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Normalize and merge a batch into the store, in the caller's transaction."""
+    settings = settings or IngestSettings()
+    now = now or datetime.now(UTC)
+    report = IngestReport()
+    entries = [_Entry(observation, observation.content_hash()) for observation in observations]
+    report.received = len(entries)
+    if not entries:
+        return report
+    to_merge = _store_observations(session, entries, run_id, now, settings, report)
+
+    # A source repeating its latest snapshot of a container only refreshes it (see sync.status).
+    repeats = [
+        _statement(entry) for entry in to_merge if entry.repeated and entry.observation.subject == "container"
+    ]
+    full_repeats, _refreshed = plan_restatements(session, repeats)
+    again = {
+        (statement.container_number, statement.source, statement.observed_at) for statement in full_repeats
+    }
+    merging = []
+    for entry in to_merge:
+        said = (entry.subject_key, entry.observation.source, entry.observation.observed_at)
+        if entry.repeated and entry.observation.subject == "container" and said not in again:
+            continue
+        if entry.normalized is None:
+            entry.normalized = normalize(entry.observation, settings.default_zone)
+        merging.append(entry)
+
+    candidates = [
+        candidate
+        for entry in merging
+        for candidate in event_candidates(entry.normalized, entry.observation_id)
+    ]
+    events = merge_events(session, candidates, settings.precedence, now, settings.default_zone)
+    report.added_events = len(events.added_ids)
+    report.updated_events = events.updated
+    report.new_event_ids = events.added_ids
+    statements = [_statement(entry) for entry in merging if entry.observation.subject == "container"]
+    report.changed_containers = merge_statuses(
+        session, statements, settings.precedence, now, events.containers_changed
+    )
+    calls = [
+        (entry.normalized, entry.content_hash)
+        for entry in merging
+        if entry.observation.subject == "vessel_call"
+    ]
+    follow_ups = merge_vessel_calls(session, calls, settings.precedence, now)
+    if follow_ups:
+        report.changed_containers |= merge_statuses(session, follow_ups, settings.precedence, now)
+    # Only content not seen before can name a new shipment or link.
+    _link_shipments_and_orders(session, [entry for entry in merging if not entry.repeated], now)
+    return report
