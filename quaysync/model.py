@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 SubjectKind = Literal["container", "bill_of_lading", "vessel_call"]
+# What a source wrote in one field: text as written, or a JSON scalar where the page is JSON.
+FieldValue = str | bool | int | float | None
 
 # The raw field vocabulary. The first group is the vocabulary of the captured real portal pages
 # (../shared/real-portal-pages/*/expected.json); the second covers what mail, EDI and the
@@ -85,18 +87,24 @@ class Observation:
     source: str  # "portal:NAME", "mail:NAME", "import:NAME"
     source_ref: str  # URL, Message-ID (+ attachment and row), file path (+ sheet and row)
     observed_at: datetime  # timezone-aware, UTC
-    fields: Mapping[str, str | None]
+    fields: Mapping[str, FieldValue]
     subject: SubjectKind = "container"
     parser: str = ""  # "family.page/version" of the parser that read it
     time_zone: str | None = None  # IANA zone the source's local times are in, when known
+    # Where a field's name follows a captured convention rather than its meaning (one portal's
+    # "gate_out_date" column is really its current state), the vocabulary field to read it as;
+    # None: not a fact to normalize. The raw fields stay as the source wrote them.
+    meanings: Mapping[str, str | None] | None = None
 
     @property
     def container_number(self) -> str | None:
-        return self.fields.get("container_no")
+        value = self.fields.get("container_no")
+        return None if value is None else str(value)
 
     @property
     def bill_of_lading(self) -> str | None:
-        return self.fields.get("mbl_no")
+        value = self.fields.get("mbl_no")
+        return None if value is None else str(value)
 
     def content_hash(self) -> str:
         """Identity of what was said (source, subject and fields), not of when it was seen."""
@@ -112,6 +120,7 @@ class Observation:
             "parser": self.parser,
             "time_zone": self.time_zone,
             "fields": dict(self.fields),
+            **({"meanings": dict(self.meanings)} if self.meanings else {}),
         }
 
 
@@ -126,11 +135,12 @@ class ParseContext:
 
     def observe(
         self,
-        fields: Mapping[str, str | None],
+        fields: Mapping[str, FieldValue],
         *,
         parser: str,
         subject: SubjectKind = "container",
         source_ref: str | None = None,
+        meanings: Mapping[str, str | None] | None = None,
     ) -> Observation:
         return Observation(
             source=self.source,
@@ -140,4 +150,5 @@ class ParseContext:
             subject=subject,
             parser=parser,
             time_zone=self.time_zone,
+            meanings=meanings,
         )

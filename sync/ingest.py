@@ -9,7 +9,7 @@ page scraped again) adds nothing. Observations of one batch may arrive in any or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +34,17 @@ from sync.vessels import merge_vessel_calls
 _OBSERVATIONS = ObservationRow.__table__
 
 
+# Runs after a batch is merged, in the same transaction: webhooks fan-out, rules, ...
+IngestHook = Callable[[Session, "IngestReport", datetime], None]
+
+
 @dataclass
 class IngestSettings:
-    """How to merge: source precedence, and the zone for sources that did not name one."""
+    """How to merge: source precedence, the zone for sources that did not name one, and hooks."""
 
     precedence: Precedence = field(default_factory=Precedence)
     default_zone: str = "UTC"
+    hooks: Sequence[IngestHook] = ()
 
     @classmethod
     def from_patterns(cls, patterns: Iterable[str], default_zone: str = "UTC") -> IngestSettings:
@@ -363,4 +368,6 @@ def ingest(
         report.changed_containers |= merge_statuses(session, follow_ups, settings.precedence, now)
     # Only content not seen before can name a new shipment or link.
     _link_shipments_and_orders(session, [entry for entry in merging if not entry.repeated], now)
+    for hook in settings.hooks:
+        hook(session, report, now)
     return report

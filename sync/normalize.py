@@ -102,9 +102,15 @@ def _text(fields: Any, name: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def _present(fields: Any) -> dict[str, str]:
-    """The fields the source gave, as trimmed text (a None value means it said nothing)."""
-    return {name: str(value).strip() for name, value in fields.items() if value is not None}
+def _present(observation: Observation) -> dict[str, str]:
+    """The fields the source gave, as trimmed text under what they mean (None: it said nothing)."""
+    meanings = observation.meanings or {}
+    present = {}
+    for name, value in observation.fields.items():
+        meaning = meanings.get(name, name)
+        if value is not None and meaning is not None:
+            present[meaning] = str(value).strip()
+    return present
 
 
 def _amount(text: str) -> str | None:
@@ -138,7 +144,7 @@ def normalize(observation: Observation, default_zone: str = "UTC") -> Normalized
     result = Normalized(observation, subject_key, zone, problems=problems)
     if subject_key is None:
         return result
-    fields = _present(observation.fields)
+    fields = _present(observation)
     status = result.status
     events = result.events
     vessel = fields.get("vessel") or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+import store  # noqa: F401  (imports every store/tables*.py, registering the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 
