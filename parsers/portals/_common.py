@@ -139,8 +139,18 @@ def not_found(context: ParseContext, container_no: str, words: str, *, parser: s
     return context.observe({"container_no": container_no, "not_found": words}, parser=parser)
 
 
-def observe_all(context: ParseContext, records: Iterable[Fields], *, parser: str) -> list[Observation]:
-    """One observation per record; identical records (a page listing a row twice) count once."""
+def observe_all(
+    context: ParseContext,
+    records: Iterable[Fields],
+    *,
+    parser: str,
+    meanings: Mapping[str, str | None] | None = None,
+) -> list[Observation]:
+    """One observation per record; identical records (a page listing a row twice) count once.
+
+    `meanings`: fields named by the captured convention rather than by what they hold (see
+    `quaysync.model.Observation.meanings`).
+    """
     observations: list[Observation] = []
     seen: set[str] = set()
     for fields in records:
@@ -148,5 +158,5 @@ def observe_all(context: ParseContext, records: Iterable[Fields], *, parser: str
         if identity in seen:
             continue
         seen.add(identity)
-        observations.append(context.observe(fields, parser=parser))  # type: ignore[arg-type]
+        observations.append(context.observe(fields, parser=parser, meanings=meanings))
     return observations

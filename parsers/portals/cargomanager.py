@@ -5,7 +5,7 @@ Shared with other Cargo Manager warehouses (see wan2), which keep other fields o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bs4 import BeautifulSoup
 
@@ -35,7 +35,10 @@ def status_display(page: BeautifulSoup, what: str) -> dict[str, str] | None:
 
 
 def status_parser(
-    family: str, page_name: str, to_fields: Callable[[dict[str, str]], Fields]
+    family: str,
+    page_name: str,
+    to_fields: Callable[[dict[str, str]], Fields],
+    meanings: Mapping[str, str | None] | None = None,
 ) -> Callable[[bytes, ParseContext], list[Observation]]:
     parser = f"{family}.{page_name}/1"
 
@@ -43,7 +46,9 @@ def status_parser(
         """The display shows one container. It may not be the one asked for (the portal answers
         its own match): the page's container is returned as stated and the caller compares."""
         facts = status_display(soup(content, what=parser), parser)
-        return [] if facts is None else observe_all(context, [to_fields(facts)], parser=parser)
+        if facts is None:
+            return []
+        return observe_all(context, [to_fields(facts)], parser=parser, meanings=meanings)
 
     return parse
 

@@ -59,7 +59,10 @@ def parse_search_container(content: bytes, context: ParseContext) -> list[Observ
                 "yard_location": value["state"],
             }
         )
-    return observe_all(context, records, parser=PARSER)
+    return observe_all(context, records, parser=PARSER, meanings=MEANINGS)
 
+
+# The captured convention files the current state ("On Ship") under gate_out_date.
+MEANINGS = {"gate_out_date": "status"}
 
 PAGES = {"search_container": parse_search_container}

@@ -77,7 +77,11 @@ def parse_container_availability(content: bytes, context: ParseContext) -> list[
                 "chassis_no": value["chassis_no"],
             }
         )
-    return observe_all(context, records, parser=PARSER)
+    return observe_all(context, records, parser=PARSER, meanings=MEANINGS)
 
+
+# The captured convention files the discharge time under appointment_date and the spot
+# ("DELIVERED 08/18/2021") under gate_out_date; normalize them as what they are.
+MEANINGS = {"appointment_date": "discharge_date", "gate_out_date": "status"}
 
 PAGES = {"container_availability": parse_container_availability}

@@ -21,7 +21,10 @@ def _container(facts: dict[str, str]) -> Fields:
 
 # "container" is the search step: an empty search reads "No results found" (→ []); a single
 # match may be answered with the status display itself.
+# The general-order date is not a gate-out: keep it verbatim, normalize nothing from it.
+MEANINGS = {"gate_out_date": None}
+
 PAGES = {
-    "container": status_parser(FAMILY, "container", _container),
-    "container_detail": status_parser(FAMILY, "container_detail", _container),
+    "container": status_parser(FAMILY, "container", _container, MEANINGS),
+    "container_detail": status_parser(FAMILY, "container_detail", _container, MEANINGS),
 }
