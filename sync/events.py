@@ -27,7 +27,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from quaysync.model import Observation
-from store.bulk import rows_where_in, update_by_key
+from store.bulk import CHUNK, update_by_key
 from store.tables import EventRow, ObservationRow
 from sync.normalize import EventFact, Normalized, normalize
 from sync.precedence import Precedence
@@ -53,6 +53,7 @@ class EventCandidate:
     source: str
     observed_at: datetime
     observation_id: int | None
+    observation_hash: str
     time_zone: str
     natural_key: str = ""
     version_hash: str = ""
@@ -71,11 +72,13 @@ class EventCandidate:
         self.version_hash = _digest(fact.event_at or "untimed", fact.empty_indicator)
 
 
-def event_candidates(normalized: Normalized, observation_id: int | None) -> list[EventCandidate]:
-    """The facts one normalized observation states, as candidates."""
+def event_candidates(
+    normalized: Normalized, observation: Observation, observation_id: int | None, observation_hash: str
+) -> list[EventCandidate]:
+    """The facts an observation states, as candidates. `normalized` may be shared by observations
+    of the same content; who said it and when come from `observation`."""
     if normalized.subject_key is None:
         return []
-    observation = normalized.observation
     timed = {(fact.event_code, fact.classifier, fact.facet) for fact in normalized.events if fact.event_at}
     return [
         EventCandidate(
@@ -85,6 +88,7 @@ def event_candidates(normalized: Normalized, observation_id: int | None) -> list
             observation.source,
             observation.observed_at,
             observation_id,
+            observation_hash,
             normalized.time_zone,
         )
         for fact in normalized.events
@@ -105,6 +109,7 @@ class _Version:
     event_at: datetime
     timed: bool
     observation_id: int | None
+    observation_hash: str  # the first statement's observation: provenance, ties broken by hash
     subject: tuple[str, str] = ("", "")
     row_id: int | None = None
     stored: dict[str, Any] | None = None  # the row as loaded, to write only what changed
@@ -115,8 +120,24 @@ class _Version:
 class EventMergeResult:
     added_ids: list[int] = field(default_factory=list)
     updated: int = 0
-    # containers whose current actual events changed (their lifecycle may move)
+    # containers with any event row added or changed (their lifecycle is re-read)
     containers_changed: set[str] = field(default_factory=set)
+
+
+def _version_of(candidate: EventCandidate) -> _Version:
+    return _Version(
+        natural_key=candidate.natural_key,
+        version_hash=candidate.version_hash,
+        source=candidate.source,
+        first_seen=candidate.observed_at,
+        last_seen=candidate.observed_at,
+        event_at=candidate.fact.event_at or candidate.observed_at,
+        timed=candidate.fact.event_at is not None,
+        observation_id=candidate.observation_id,
+        observation_hash=candidate.observation_hash,
+        subject=(candidate.subject_kind, candidate.subject_key),
+        candidate=candidate,
+    )
 
 
 def _aggregate(
@@ -125,55 +146,32 @@ def _aggregate(
     versions: dict[tuple[str, str], _Version] = {}
     for candidate in candidates:
         key = (candidate.natural_key, candidate.version_hash)
-        current = versions.get(key)
-        if current is None:
-            versions[key] = _Version(
-                natural_key=key[0],
-                version_hash=key[1],
-                source=candidate.source,
-                first_seen=candidate.observed_at,
-                last_seen=candidate.observed_at,
-                event_at=candidate.fact.event_at or candidate.observed_at,
-                timed=candidate.fact.event_at is not None,
-                observation_id=candidate.observation_id,
-                subject=(candidate.subject_kind, candidate.subject_key),
-                candidate=candidate,
-            )
-            continue
-        _absorb(
-            current,
-            candidate.source,
-            candidate.observed_at,
-            candidate.observed_at,
-            candidate.observation_id,
-            precedence,
-        )
-        if current.candidate is None or candidate.observed_at < current.candidate.observed_at:
-            current.candidate = candidate
+        if key in versions:
+            _absorb(versions[key], _version_of(candidate), precedence)
+        else:
+            versions[key] = _version_of(candidate)
     return versions
 
 
-def _absorb(
-    version: _Version,
-    source: str,
-    first: datetime,
-    last: datetime,
-    observation_id: int | None,
-    precedence: Precedence,
-) -> None:
-    """Fold another statement of the same version in: min/max and 'strongest, then earliest'."""
-    if (precedence.rank(source), first, source) < (
-        precedence.rank(version.source),
-        version.first_seen,
-        version.source,
-    ):
-        version.source = source
-    if first < version.first_seen:
-        version.first_seen = first
-        version.observation_id = observation_id
+def _provenance(version: _Version) -> tuple[datetime, str, str]:
+    details = repr(sorted(version.candidate.fact.details.items())) if version.candidate else ""
+    return version.first_seen, version.observation_hash, details
+
+
+def _absorb(version: _Version, other: _Version, precedence: Precedence) -> None:
+    """Fold another statement of the same version in. The strongest source that stated it (ties:
+    by name) is kept as its source; the earliest statement (ties: smallest observation hash) is
+    its provenance. Both are fixed orders, so arrival order does not matter."""
+    if (precedence.rank(other.source), other.source) < (precedence.rank(version.source), version.source):
+        version.source = other.source
+    if other.candidate is not None and _provenance(other) < _provenance(version):
+        version.first_seen = other.first_seen
+        version.observation_id = other.observation_id
+        version.observation_hash = other.observation_hash
+        version.candidate = other.candidate
         if not version.timed:
-            version.event_at = first
-    version.last_seen = max(version.last_seen, last)
+            version.event_at = other.first_seen
+    version.last_seen = max(version.last_seen, other.last_seen)
 
 
 def _class(version: _Version, precedence: Precedence) -> tuple[int, bool]:
@@ -219,7 +217,9 @@ def _last_statements(
             row["parser"],
             row["time_zone"],
         )
-        for candidate in event_candidates(normalize(observation, default_zone), row["id"]):
+        for candidate in event_candidates(
+            normalize(observation, default_zone), observation, row["id"], row["content_hash"]
+        ):
             key = (candidate.natural_key, candidate.version_hash)
             if key in wanted and (key not in found or row["last_observed_at"] > found[key]):
                 found[key] = row["last_observed_at"]
@@ -269,26 +269,41 @@ _LOADED = (
     _EVENTS.c.superseded_by,
 )
 _MUTABLE = ("source", "observed_at", "event_at", "observation_id", "superseded_by")
+# Columns describing the provenance statement; rewritten when an earlier statement turns up.
+_DESCRIPTIVE = ("time_zone", "location_code", "facility", "vessel_name", "voyage", "details")
 
 
 def _load(session: Session, natural_keys: Iterable[str]) -> dict[str, list[_Version]]:
     by_key: dict[str, list[_Version]] = {}
-    for row in rows_where_in(session, _LOADED, _EVENTS.c.natural_key, list(natural_keys)):
-        by_key.setdefault(row["natural_key"], []).append(
-            _Version(
-                natural_key=row["natural_key"],
-                version_hash=row["version_hash"],
-                source=row["source"],
-                first_seen=row["observed_at"],
-                last_seen=row["observed_at"],  # recovered from history where it matters
-                event_at=row["event_at"],
-                timed=row["timed"],
-                observation_id=row["observation_id"],
-                row_id=row["id"],
-                stored=dict(row),
-            )
+    provenance = _EVENTS.outerjoin(_OBSERVATIONS, _EVENTS.c.observation_id == _OBSERVATIONS.c.id)
+    wanted = sorted(set(natural_keys))
+    for start in range(0, len(wanted), CHUNK):
+        query = (
+            select(*_LOADED, _OBSERVATIONS.c.content_hash)
+            .select_from(provenance)
+            .where(_EVENTS.c.natural_key.in_(wanted[start : start + CHUNK]))
         )
+        for row in session.execute(query).mappings():
+            _keep(by_key, row)
     return by_key
+
+
+def _keep(by_key: dict[str, list[_Version]], row: Any) -> None:
+    by_key.setdefault(row["natural_key"], []).append(
+        _Version(
+            natural_key=row["natural_key"],
+            version_hash=row["version_hash"],
+            source=row["source"],
+            first_seen=row["observed_at"],
+            last_seen=row["observed_at"],  # recovered from history where it matters
+            event_at=row["event_at"],
+            timed=row["timed"],
+            observation_id=row["observation_id"],
+            observation_hash=row["content_hash"] or "",
+            row_id=row["id"],
+            stored=dict(row),
+        )
+    )
 
 
 def merge_events(
@@ -314,14 +329,7 @@ def merge_events(
             versions.append(arriving)
             fresh.append(arriving)
         else:
-            _absorb(
-                existing,
-                arriving.source,
-                arriving.first_seen,
-                arriving.last_seen,
-                arriving.observation_id,
-                precedence,
-            )
+            _absorb(existing, arriving, precedence)
 
     history: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for natural_key, subject in touched.items():
@@ -338,19 +346,22 @@ def merge_events(
                     version.last_seen = moment
 
     if fresh:
+        # Returning the natural key (not relying on row order) lets the driver insert in batches.
         inserted = session.execute(
-            insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True),
+            insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.natural_key, _EVENTS.c.version_hash),
             [_row(version, now) for version in fresh],
         )
-        for version, (row_id,) in zip(fresh, inserted, strict=True):
-            version.row_id = row_id
-            result.added_ids.append(row_id)
+        by_identity = {(version.natural_key, version.version_hash): version for version in fresh}
+        for row_id, natural_key, version_hash in inserted:
+            by_identity[(natural_key, version_hash)].row_id = row_id
+        result.added_ids.extend(sorted(version.row_id for version in fresh if version.row_id is not None))
 
     updates: list[dict[str, Any]] = []
+    described_updates: list[dict[str, Any]] = []
     for natural_key, subject in touched.items():
         versions = by_key[natural_key]
         current = _current(versions, precedence)
-        current_moved = False
+        changed_here = False
         for version in versions:
             wanted = {
                 "source": version.source,
@@ -360,13 +371,20 @@ def merge_events(
                 "superseded_by": None if version is current else current.row_id,
             }
             if version.stored is None:
-                current_moved = True
+                changed_here = True
                 if wanted["superseded_by"] is not None:
                     updates.append({"id": version.row_id, **wanted})
+            elif version.candidate is not None:  # an earlier statement became its provenance
+                described = _row(version, now)
+                changed_here = True
+                described_updates.append(
+                    {"id": version.row_id, **wanted, **{name: described[name] for name in _DESCRIPTIVE}}
+                )
             elif any(version.stored[name] != wanted[name] for name in _MUTABLE):
-                current_moved |= version.stored["superseded_by"] != wanted["superseded_by"]
+                changed_here = True
                 updates.append({"id": version.row_id, **wanted})
-        if current_moved and subject[0] == "container":
+        if changed_here and subject[0] == "container":
             result.containers_changed.add(subject[1])
     result.updated = update_by_key(session, _EVENTS, "id", updates)
+    result.updated += update_by_key(session, _EVENTS, "id", described_updates)
     return result

@@ -174,11 +174,12 @@ def _store_observations(
                 }
             )
     if new_rows:
+        # Returning the hash (not relying on row order) lets the driver insert in batches.
         inserted = session.execute(
-            insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id, sort_by_parameter_order=True), new_rows
+            insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id, _OBSERVATIONS.c.content_hash), new_rows
         )
-        for row, (observation_id,) in zip(new_rows, inserted, strict=True):
-            for entry in groups[row["content_hash"]]:
+        for observation_id, content_hash in inserted:
+            for entry in groups[content_hash]:
                 entry.observation_id = observation_id
         report.added_observations += len(new_rows)
         _record_problems(session, [groups[row["content_hash"]][0] for row in new_rows], run_id, now, report)
@@ -267,21 +268,27 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
                 {"customer": fields.get("customer"), "source": observation.source},
             )
     if shipments:
+        table = ShipmentRow.__table__
         known = {
-            row.bill_of_lading: row
-            for row in session.execute(
-                select(ShipmentRow).where(ShipmentRow.bill_of_lading.in_(list(shipments)))
-            ).scalars()
+            row["bill_of_lading"]: row
+            for row in rows_where_in(session, list(table.c), table.c.bill_of_lading, list(shipments))
         }
+        new_shipments = []
+        filled: dict[frozenset[str], list[dict[str, Any]]] = {}
         for bill, values in shipments.items():
             row = known.get(bill)
             if row is None:
-                session.add(ShipmentRow(**values, updated_at=now))
+                new_shipments.append({column.name: None for column in table.c} | values | {"updated_at": now})
                 continue
-            for column, value in values.items():
-                if getattr(row, column) is None:
-                    setattr(row, column, value)
-                    row.updated_at = now
+            missing = {column: value for column, value in values.items() if row[column] is None}
+            if missing:
+                filled.setdefault(frozenset(missing), []).append(
+                    {"bill_of_lading": bill, **missing, "updated_at": now}
+                )
+        if new_shipments:
+            session.execute(insert(table), new_shipments)
+        for rows in filled.values():
+            update_by_key(session, table, "bill_of_lading", rows)
     if links:
         table = OrderLinkRow.__table__
         present = {
@@ -348,7 +355,9 @@ def ingest(
     candidates = [
         candidate
         for entry in merging
-        for candidate in event_candidates(entry.normalized, entry.observation_id)
+        for candidate in event_candidates(
+            entry.normalized, entry.observation, entry.observation_id, entry.content_hash
+        )
     ]
     events = merge_events(session, candidates, settings.precedence, now, settings.default_zone)
     report.added_events = len(events.added_ids)

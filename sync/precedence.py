@@ -85,7 +85,8 @@ def advance_freshness(
 ) -> bool:
     """Make a later statement the source's latest; True when it is later than what was known."""
     latest = freshness.get(source)
-    if latest is not None and at <= latest[0]:
+    # Two different statements at the same moment: the larger hash counts as the later, in any order.
+    if latest is not None and (at, content_hash) <= (latest[0], latest[1]):
         return False
     if latest is not None and latest[1] != content_hash:
         # Entries of the previous latest statement were last said at its freshness time: pin it.

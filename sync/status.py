@@ -169,14 +169,26 @@ def _advance(row: dict[str, Any], rank: int, moment: datetime, changed: set[str]
         changed.update(("lifecycle", "lifecycle_rank", "lifecycle_at"))
 
 
-def _fold(row: dict[str, Any], statement: StatusStatement, touched: set[str], changed: set[str]) -> None:
+def _fold(
+    row: dict[str, Any],
+    statement: StatusStatement,
+    precedence: Precedence,
+    touched: set[str],
+    changed: set[str],
+) -> None:
     """Fold one statement into a row, noting the fields to recompute and the columns changed."""
     sources, freshness = row["field_sources"], row["freshness"]
     at = statement.observed_at.isoformat()
     if advance_freshness(sources, freshness, statement.source, at, statement.content_hash):
         changed.update(("freshness", "field_sources"))
-        # a later statement can change who wins where sources compete
-        touched.update(name for name, by_source in sources.items() if len(by_source) > 1)
+        # a later statement can change who wins where sources of equal strength compete
+        rank = precedence.rank(statement.source)
+        touched.update(
+            name
+            for name, by_source in sources.items()
+            if len(by_source) > 1
+            and any(precedence.rank(other) == rank for other in by_source if other != statement.source)
+        )
     for name, value in statement.fields.items():
         change = record(sources, freshness, name, statement.source, value, at, statement.content_hash)
         if change:
@@ -264,7 +276,7 @@ def merge_statuses(
         touched: set[str] = set()
         changed: set[str] = set()
         for statement in sorted(container_statements, key=lambda item: item.observed_at):
-            _fold(row, statement, touched, changed)
+            _fold(row, statement, precedence, touched, changed)
         if container_number in milestones:
             rank, moment = milestones[container_number]
             if rank == row["lifecycle_rank"]:

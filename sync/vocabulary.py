@@ -27,6 +27,7 @@ STATUS_PHRASES: dict[str, StatusMeaning] = {
     # on the water / not yet here
     "on vessel": StatusMeaning(available=False, lifecycle="IN_TRANSIT"),
     "on board": StatusMeaning(available=False, lifecycle="IN_TRANSIT"),
+    "on ship": StatusMeaning(available=False, lifecycle="IN_TRANSIT"),
     "in transit": StatusMeaning(available=False, lifecycle="IN_TRANSIT"),
     "not discharged": StatusMeaning(available=False, lifecycle="IN_TRANSIT"),
     "loaded": StatusMeaning(event_code="LOAD", available=False),
