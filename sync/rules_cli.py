@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select, update
 
 from quaysync.cli import abort, config, handles_errors, opened_store, print_json, print_table
@@ -108,19 +109,18 @@ def notifications_command(
         return
     print_table(
         "Notifications",
-        ("id", "queued", "channel", "kind", "to", "state", "tries", "next try / sent", "title", "last error"),
+        ("id", "queued", "channel", "kind", "state", "tries", "next try / sent", "title", "last error"),
         [
             (
                 item.id,
                 _short(item.created_at),
                 item.channel,
                 item.kind,
-                item.destination,
                 item.state,
                 item.attempts,
                 _short(item.sent_at) if item.state == "sent" else _short(item.next_attempt_at),
-                item.payload.get("title", ""),
-                (item.last_error or "")[:120],
+                escape(str(item.payload.get("title", ""))[:80]),
+                escape((item.last_error or "")[:80]),
             )
             for item in items
         ],
@@ -249,7 +249,7 @@ def rules_check_command(
                 number,
                 light["traffic_light"],
                 light["light_rule"],
-                light["light_reason"],
+                escape(light["light_reason"] or ""),
                 light["tracking"],
                 ", ".join(light["changed"]),
             )
@@ -264,7 +264,7 @@ def rules_check_command(
                 action["rule"],
                 action["subject"],
                 action["light"],
-                action["reason"],
+                escape(action["reason"]),
                 action["state"] if apply or action["state"] != "opened" else "would open",
                 "; ".join(f"{message['kind']}→{message['channel']}" for message in action["messages"]),
             )
@@ -300,7 +300,7 @@ def review_list_command(
                 _short(item["created_at"]),
                 item["subject"],
                 item["rule"],
-                item["reason"],
+                escape(item["reason"]),
                 item["state"],
                 ", ".join(f"{d['channel']} {d['state']}" for d in item["deliveries"]),
             )

@@ -12,6 +12,7 @@ searching such containers) and back to 'active' when news comes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from sync.rules.conditions import (
 from sync.rules.facts import ContainerFacts, load_facts, load_statuses, tracked_numbers
 from sync.rules.sources import source_firings
 
+LOG = logging.getLogger(__name__)
 _STATUS = ContainerStatusRow.__table__
 _ALERTS = AlertRow.__table__
 CHUNK = 500
@@ -284,9 +286,21 @@ class RuleEngine:
     # --- entry points -------------------------------------------------------------------------
 
     def hook(self, session: Session, ingest_report: IngestReport, now: datetime) -> None:
-        """After an ingest: the changed containers, and review items for what the batch set aside."""
+        """After an ingest: the changed containers, and review items for what the batch set aside.
+
+        Runs in a savepoint of the ingest's transaction: should the rules fail, their writes are
+        undone and the batch is still taken in (nothing is lost for a notification); the clock's
+        next evaluation covers these containers again.
+        """
         if not ingest_report.changed_containers and not ingest_report.problems:
             return
+        try:
+            with session.begin_nested():
+                self._after_ingest(session, ingest_report, now)
+        except Exception:
+            LOG.exception("rules after ingest failed; the clock's evaluation will cover these containers")
+
+    def _after_ingest(self, session: Session, ingest_report: IngestReport, now: datetime) -> None:
         situation = self.source_situation(session, now)
         if ingest_report.changed_containers:
             self.evaluate_containers(session, sorted(ingest_report.changed_containers), now, situation)

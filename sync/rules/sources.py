@@ -1,10 +1,11 @@
 """Source conditions: blocked accounts, changed layouts, and input set aside for a person.
 
-source_state  (source "portal:NAME", key "blocked:<account>")  written by the bots; its value:
-              {"kind": "captcha" | "locked" | "login_rejected" | "maintenance",
-               "reason": "...", "since": ISO UTC, "evidence": [paths], "run_id": 41}
-              A block is over when the row is deleted, or its value says "blocked": false
-              (or carries "cleared_at").
+source_state  (source "portal:NAME", key "blocked:<account>"), written by the bots (bots/blocked.py):
+              {"kind": "captcha" | "account_locked" | "login_rejected" | "maintenance" | "blocked",
+               "reason": what the portal said, "action": what a person must do,
+               "since": ISO UTC, "until": ISO UTC or null, "run_id": N, "evidence": [paths]}
+              A block is over when the row is deleted, its `until` has passed, or its value
+              says "blocked": false (or carries "cleared_at").
 run           the latest finished run of a source with outcome layout_changed
 problem       rows whose kind a `problem` rule lists (low_confidence, quarantined, ...)
 """
@@ -48,14 +49,17 @@ def _moment(value: Any, fallback: datetime) -> datetime:
     return fallback
 
 
-def blocked_accounts(session: Session) -> list[dict[str, Any]]:
-    """Blocks in force: source, account, kind, reason, since, evidence, run_id."""
+def blocked_accounts(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Blocks in force now: source, account, kind, reason, action, since, evidence, run_id."""
     blocks = []
     rows = session.execute(select(_STATE).where(_STATE.c.key.like("blocked:%"))).mappings()
     for row in rows:
         value = row["value"] if isinstance(row["value"], dict) else {}
         if value.get("blocked") is False or value.get("cleared_at"):
             continue
+        until = value.get("until")
+        if until and _moment(until, now) <= now:
+            continue  # a maintenance window that has passed
         evidence = value.get("evidence") or []
         if isinstance(evidence, dict):
             evidence = list(evidence.values())
@@ -65,6 +69,7 @@ def blocked_accounts(session: Session) -> list[dict[str, Any]]:
                 "account": row["key"].removeprefix("blocked:"),
                 "kind": str(value.get("kind") or "blocked"),
                 "reason": str(value.get("reason") or value.get("message") or ""),
+                "action": str(value.get("action") or ""),
                 "since": _moment(value.get("since") or value.get("at"), row["updated_at"]),
                 "evidence": [str(path) for path in evidence],
                 "run_id": value.get("run_id"),
@@ -147,7 +152,7 @@ def recent_problems(session: Session, kinds: set[str], since: datetime) -> list[
 def source_firings(session: Session, rules: list[RuleOptions], now: datetime) -> list[Firing]:
     """Every firing of the source rules now."""
     wanted = {rule.when for rule in rules}
-    blocks = blocked_accounts(session) if "source_blocked" in wanted else []
+    blocks = blocked_accounts(session, now) if "source_blocked" in wanted else []
     layouts = changed_layouts(session, now) if "layout_changed" in wanted else []
     problem_rules = [rule for rule in rules if rule.when == "problem"]
     oldest = min(
@@ -174,6 +179,7 @@ def source_firings(session: Session, rules: list[RuleOptions], now: datetime) ->
                     "account": block["account"],
                     "block_kind": block["kind"],
                     "block_reason": block["reason"],
+                    "action": block["action"],
                     "since": iso(block["since"]),
                     "blocked_hours": round(held, 2),
                     "run_id": block["run_id"],
