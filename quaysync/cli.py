@@ -19,7 +19,9 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from quaysync.config import Config, load_config
 from quaysync.errors import BadInputError, ConfigError, QuaysyncError
@@ -80,11 +82,12 @@ def print_json(document: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title, show_lines=False)
+    """A table of plain text: what sources wrote is shown as written, never read as Rich markup."""
+    table = Table(title=escape(title), show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(escape(column), overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else REDACTOR.mask(str(cell)) for cell in row))
+        table.add_row(*(Text("" if cell is None else REDACTOR.mask(str(cell))) for cell in row))
     console.print(table)
 
 

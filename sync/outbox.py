@@ -17,7 +17,7 @@ then delivered by `deliver_due`, with retries and backoff, in order per channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -115,18 +115,24 @@ def deliver_due(
     policy: RetryPolicy | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     limit: int = 500,
+    kinds: Collection[str] | None = None,
 ) -> DeliveryReport:
-    """Send what is due, oldest first per channel; senders are chosen by the item's kind."""
+    """Send what is due, oldest first per channel; senders are chosen by the item's kind.
+
+    `kinds`: only items of these kinds (default: the kinds `senders` can send), so a loop that
+    delivers some kinds never spends the attempts of items another loop delivers.
+    """
     policy = policy or RetryPolicy()
     report = DeliveryReport()
+    wanted = list(kinds if kinds is not None else senders)
     with store.session() as session:
-        pending = list(
-            session.execute(
-                select(OutboxRow).where(OutboxRow.state == "pending").order_by(OutboxRow.id).limit(limit)
-            )
-            .scalars()
-            .all()
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.state == "pending", OutboxRow.kind.in_(wanted))
+            .order_by(OutboxRow.id)
+            .limit(limit)
         )
+        pending = list(session.execute(query).scalars().all())
         session.expunge_all()
     blocked: set[str] = set()
     for item in pending:

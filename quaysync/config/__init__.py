@@ -22,7 +22,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from quaysync.config.outputs import (
     ApiOptions,
     ChannelOptions,
+    CustomerOptions,
     ExportOptions,
+    Language,
     NotificationOptions,
     RuleOptions,
 )
@@ -43,8 +45,10 @@ __all__ = [
     "BrowserOptions",
     "ChannelOptions",
     "Config",
+    "CustomerOptions",
     "ExportOptions",
     "ImportSource",
+    "Language",
     "MailRoute",
     "MailboxSource",
     "NotificationOptions",

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from quaysync.config import ChannelOptions, Config, RuleOptions
-from quaysync.config.outputs import CustomerOptions
+from quaysync.config import ChannelOptions, Config, CustomerOptions, RuleOptions
 from store.bulk import rows_where_in
 from store.tables import AlertRow, EventRow, RunRow
 from sync.messages import RenderedMessage, render_message
