@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quaysync.model import Observation
-from store.bulk import rows_where_in, update_by_key
+from store.bulk import insert_many, rows_where_in, update_by_key
 from store.tables import (
     ObservationRow,
     OrderLinkRow,
@@ -174,13 +174,13 @@ def _store_observations(
                 }
             )
     if new_rows:
-        # Returning the hash (not relying on row order) lets the driver insert in batches.
-        inserted = session.execute(
-            insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id, _OBSERVATIONS.c.content_hash), new_rows
-        )
-        for observation_id, content_hash in inserted:
-            for entry in groups[content_hash]:
-                entry.observation_id = observation_id
+        insert_many(session, _OBSERVATIONS, new_rows)
+        identities = (_OBSERVATIONS.c.id, _OBSERVATIONS.c.content_hash)
+        for row in rows_where_in(
+            session, identities, _OBSERVATIONS.c.content_hash, [r["content_hash"] for r in new_rows]
+        ):
+            for entry in groups[row["content_hash"]]:
+                entry.observation_id = row["id"]
         report.added_observations += len(new_rows)
         _record_problems(session, [groups[row["content_hash"]][0] for row in new_rows], run_id, now, report)
     update_by_key(session, _OBSERVATIONS, "id", widened)
@@ -210,7 +210,7 @@ def _record_problems(
                 }
             )
     if rows:
-        session.execute(insert(ProblemRow.__table__), rows)
+        insert_many(session, ProblemRow.__table__, rows)
 
 
 def _statement(entry: _Entry) -> StatusStatement:
@@ -286,7 +286,7 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
                     {"bill_of_lading": bill, **missing, "updated_at": now}
                 )
         if new_shipments:
-            session.execute(insert(table), new_shipments)
+            insert_many(session, table, new_shipments)
         for rows in filled.values():
             update_by_key(session, table, "bill_of_lading", rows)
     if links:
@@ -313,7 +313,7 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
             if key not in present
         ]
         if rows:
-            session.execute(insert(table), rows)
+            insert_many(session, table, rows)
     session.flush()
 
 

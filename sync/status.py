@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from store.bulk import rows_where_in, update_by_key
+from store.bulk import insert_many, rows_where_in, update_by_key
 from store.tables import ContainerStatusRow, EventRow
 from sync.precedence import VALUE, Precedence, advance_freshness, effective, record
 
@@ -233,7 +232,7 @@ def _write(
     session: Session, inserts: list[dict[str, Any]], updates: dict[frozenset[str], list[dict[str, Any]]]
 ) -> None:
     if inserts:
-        session.execute(insert(_STATUS), inserts)
+        insert_many(session, _STATUS, inserts)
     for rows in updates.values():
         update_by_key(session, _STATUS, "container_number", rows)
 
