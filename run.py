@@ -41,7 +41,7 @@ ConfigOption = Annotated[
 
 @app.callback()
 def main(config: ConfigOption = None) -> None:
-    STATE.config_path = config
+    STATE.use(config)
 
 
 for module_name in COMMAND_MODULES:

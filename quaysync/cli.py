@@ -39,6 +39,11 @@ class CliState:
     config_path: Path | None = None
     _config: Config | None = None
 
+    def use(self, config_path: Path | None) -> None:
+        """Read this config file (lazily) for the commands of this invocation."""
+        self.config_path = config_path
+        self._config = None
+
     @property
     def config(self) -> Config:
         if self._config is None:
