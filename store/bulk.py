@@ -148,17 +148,25 @@ def rows_where_in(
         cursor.close()
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """One executemany INSERT; every row names the same columns."""
+def insert_many(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, skip_existing: bool = False
+) -> int:
+    """One executemany INSERT; every row names the same columns.
+
+    `skip_existing`: rows that would violate a unique constraint are left out (INSERT OR IGNORE on
+    SQLite, ON CONFLICT DO NOTHING on PostgreSQL) — for idempotent link tables.
+    """
     if not rows:
         return 0
     driver, dialect, quote = _driver(session)
     names = tuple(rows[0])
     encoders = [encode for encode, _decode in _codecs(dialect, table, names)]
     mark = _placeholder(dialect)
+    verb = "INSERT OR IGNORE" if skip_existing and dialect == "sqlite" else "INSERT"
+    tail = " ON CONFLICT DO NOTHING" if skip_existing and dialect != "sqlite" else ""
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
-        f"VALUES ({', '.join([mark] * len(names))})"
+        f"{verb} INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))}){tail}"
     )
     cursor = driver.cursor()
     try:

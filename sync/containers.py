@@ -15,10 +15,19 @@ _NOISE = re.compile(r"[\s\-./_]+")
 CONTAINER_IN_TEXT = re.compile(r"\b([A-Z]{3}[UJZR])\s?-?(\d{6})\s?-?(\d)\b")
 
 
+_SHAPE = re.compile(r"^[A-Z]{3}[UJZR]\d{7}$")
+
+
 @lru_cache(maxsize=65536)
 def normalize_container_number(raw: str) -> str:
     """The canonical 11-character number, or InvalidContainerNumber saying what is wrong."""
     compact = _NOISE.sub("", raw).upper()
+    if _SHAPE.match(compact):
+        # The common case: the right shape; python-stdnum computes the check digit.
+        expected = iso6346.calc_check_digit(compact[:10])
+        if expected == compact[10]:
+            return compact
+        raise InvalidContainerNumber(raw, f"check digit is {compact[-1]}, expected {expected}")
     try:
         return iso6346.validate(compact)
     except InvalidChecksum:

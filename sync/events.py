@@ -312,13 +312,18 @@ def merge_events(
     precedence: Precedence,
     now: datetime,
     default_zone: str = "UTC",
+    unseen: frozenset[tuple[str, str]] = frozenset(),
 ) -> EventMergeResult:
-    """Store new versions, fold repeated ones in, and point superseded versions at the current one."""
+    """Store new versions, fold repeated ones in, and point superseded versions at the current one.
+
+    `unseen`: subjects the store has never had (e.g. containers without a status row): they have
+    no events yet, so nothing is looked up for them.
+    """
     result = EventMergeResult()
     incoming = _aggregate(candidates, precedence)
     if not incoming:
         return result
-    by_key = _load(session, {natural_key for natural_key, _ in incoming})
+    by_key = _load(session, {key for key, _ in incoming if incoming[key, _].subject not in unseen})
     fresh: list[_Version] = []
     touched: dict[str, tuple[str, str]] = {}
     for (natural_key, version_hash), arriving in incoming.items():

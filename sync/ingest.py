@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quaysync.model import Observation
@@ -28,7 +27,13 @@ from store.tables import (
 from sync.events import event_candidates, merge_events
 from sync.normalize import Normalized, normalize
 from sync.precedence import Precedence
-from sync.status import PROVENANCE_HASH_LENGTH, StatusStatement, merge_statuses, plan_restatements
+from sync.status import (
+    PROVENANCE_HASH_LENGTH,
+    StatusStatement,
+    load_statuses,
+    merge_statuses,
+    plan_restatements,
+)
 from sync.vessels import merge_vessel_calls
 
 _OBSERVATIONS = ObservationRow.__table__
@@ -290,16 +295,6 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
         for rows in filled.values():
             update_by_key(session, table, "bill_of_lading", rows)
     if links:
-        table = OrderLinkRow.__table__
-        present = {
-            (row.order_ref, row.bill_of_lading, row.container_number)
-            for row in session.execute(
-                select(table.c.order_ref, table.c.bill_of_lading, table.c.container_number).where(
-                    table.c.container_number.in_({key[2] for key in links})
-                    | table.c.order_ref.in_({key[0] for key in links if key[0]})
-                )
-            )
-        }
         rows = [
             {
                 "order_ref": key[0],
@@ -310,10 +305,8 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
                 "created_at": now,
             }
             for key, value in links.items()
-            if key not in present
         ]
-        if rows:
-            insert_many(session, table, rows)
+        insert_many(session, OrderLinkRow.__table__, rows, skip_existing=True)
     session.flush()
 
 
@@ -352,6 +345,11 @@ def ingest(
             entry.normalized = normalize(entry.observation, settings.default_zone)
         merging.append(entry)
 
+    statements = [_statement(entry) for entry in merging if entry.observation.subject == "container"]
+    stored = load_statuses(session, {statement.container_number for statement in statements})
+    unseen = frozenset(
+        ("container", s.container_number) for s in statements if s.container_number not in stored
+    )
     candidates = [
         candidate
         for entry in merging
@@ -359,16 +357,15 @@ def ingest(
             entry.normalized, entry.observation, entry.observation_id, entry.content_hash
         )
     ]
-    events = merge_events(session, candidates, settings.precedence, now, settings.default_zone)
+    events = merge_events(session, candidates, settings.precedence, now, settings.default_zone, unseen)
     report.added_events = len(events.added_ids)
     report.updated_events = events.updated
     report.new_event_ids = events.added_ids
-    statements = [_statement(entry) for entry in merging if entry.observation.subject == "container"]
     report.changed_containers = merge_statuses(
-        session, statements, settings.precedence, now, events.containers_changed
+        session, statements, settings.precedence, now, events.containers_changed, stored
     )
     calls = [
-        (entry.normalized, entry.content_hash)
+        (entry.normalized, entry.content_hash[:PROVENANCE_HASH_LENGTH])
         for entry in merging
         if entry.observation.subject == "vessel_call"
     ]

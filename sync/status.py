@@ -237,27 +237,36 @@ def _write(
         update_by_key(session, _STATUS, "container_number", rows)
 
 
+def load_statuses(session: Session, container_numbers: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored status rows of these containers (absent: never seen)."""
+    return {
+        row["container_number"]: row
+        for row in rows_where_in(
+            session, list(_STATUS.c), _STATUS.c.container_number, list(container_numbers)
+        )
+    }
+
+
 def merge_statuses(
     session: Session,
     statements: Iterable[StatusStatement],
     precedence: Precedence,
     now: datetime,
     events_changed: set[str] | None = None,
+    stored: dict[str, dict[str, Any]] | None = None,
 ) -> set[str]:
     """Fold statements into container_status; the containers whose visible status changed.
 
     `events_changed`: containers whose current events changed, so their lifecycle is re-read
-    (None: re-read all).
+    (None: re-read all). `stored`: their rows as `load_statuses` read them in this transaction.
     """
     by_container: dict[str, list[StatusStatement]] = {}
     for statement in statements:
         by_container.setdefault(statement.container_number, []).append(statement)
     if not by_container:
         return set()
-    stored = {
-        row["container_number"]: dict(row)
-        for row in rows_where_in(session, list(_STATUS.c), _STATUS.c.container_number, list(by_container))
-    }
+    if stored is None:
+        stored = load_statuses(session, list(by_container))
     reread = [
         number
         for number in by_container
