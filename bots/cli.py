@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +36,8 @@ from bots.targets import find_portal
 from quaysync.cli import abort, config, errors, handles_errors, opened_store, print_json, print_table
 from quaysync.config import BrowserOptions, PortalSource
 from quaysync.errors import BadInputError
+from store import Store
+from store.locks import SourceBusy, SourceLocks
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT_CODES = {FAILED: 1, BLOCKED: 1, LAYOUT_CHANGED: 1, INTERRUPTED: 130}
@@ -52,6 +56,17 @@ def register(app: typer.Typer) -> None:
 
 
 @handles_errors
+@contextmanager
+def _one_run_of(store: Store, source: str) -> Iterator[None]:
+    """Hold the source's lock (the worker's scheduled runs take the same one); busy → exit 75."""
+    try:
+        with SourceLocks(store, "scrape").hold(source, note="running (run.py scrape)"):
+            yield
+    except SourceBusy as busy:
+        where = f"{busy.holder.get('owner')}, pid {busy.holder.get('pid')}"
+        abort(f"{source} is running elsewhere ({where}); try again when it has finished", 75)
+
+
 def scrape_command(
     portal: Annotated[str, typer.Argument(help="the portal's name in config.yaml (sources.portals)")],
     containers: Containers = None,
@@ -76,6 +91,7 @@ def scrape_command(
                             trace=trace)  # fmt: skip
     with (
         opened_store() as store,
+        _one_run_of(store, f"portal:{source.name}"),
         embedded_sandbox(settings, source) as effective,
         _progress_bar(as_json) as bar,
     ):

@@ -98,10 +98,21 @@ def poll_command(mailbox: MailboxArgument = None, as_json: JsonOption = False) -
     if not targets:
         abort("no enabled mailbox in the config", 2)
     results = []
+    from store.locks import SourceBusy, SourceLocks
+
     with opened_store() as store:
+        locks = SourceLocks(store, "mail")
         for target in targets:
-            with _progress_bar(not as_json) as progress:
-                results.append(poll_mailbox(cfg, target, store, trigger="manual", progress=progress))
+            try:
+                # the worker's watcher holds the same lock while it reads this mailbox
+                with (
+                    locks.hold(f"mail:{target.name}", note="running (run.py mail)"),
+                    _progress_bar(not as_json) as progress,
+                ):
+                    results.append(poll_mailbox(cfg, target, store, trigger="manual", progress=progress))
+            except SourceBusy as busy:
+                where = f"{busy.holder.get('owner')}, pid {busy.holder.get('pid')}"
+                abort(f"mail:{target.name} is being read elsewhere ({where}); try again later", 75)
     if as_json:
         documents = [result.to_json() for result in results]
         print_json(documents[0] if mailbox is not None else documents)

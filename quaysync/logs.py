@@ -43,5 +43,5 @@ def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "uvicorn.access", "pydifact"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -121,7 +121,7 @@ def run_now_command(source: SourceArgument, as_json: JsonOption = False) -> None
     """
     import threading
 
-    from worker.locks import SourceBusy, SourceLocks
+    from store.locks import SourceBusy, SourceLocks
     from worker.runner import SourceRunner
     from worker.sources import find_source
 

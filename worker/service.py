@@ -35,10 +35,10 @@ from sqlalchemy import select
 
 from quaysync.config import Config
 from store import RunRow, Store
+from store.locks import SourceBusy, SourceLocks, drop_dead_locks, live_holders
 from store.runs import interrupt_running
 from worker import jobs
 from worker.control import blocked_entries, is_paused
-from worker.locks import SourceBusy, SourceLocks, drop_dead_locks, live_holders
 from worker.metrics import WorkerMetrics
 from worker.runner import RunOutcome, SourceRunner
 from worker.scheduler import (

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from quaysync.config import Config
 from store import ContainerStatusRow, RunRow, Store
+from store.locks import live_holders
 from store.tables_worker import apscheduler_jobs
 from worker.control import all_blocked, paused_sources
-from worker.locks import live_holders
 from worker.sources import configured_sources
 
 

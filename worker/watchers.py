@@ -23,9 +23,9 @@ from typing import Any
 from quaysync.config import Config, MailboxSource
 from quaysync.errors import BlockedError
 from store import Store
+from store.locks import SourceBusy, SourceLocks
 from store.runs import interrupt_running
 from worker.control import blocked_entries, is_paused, record_mail_blocked
-from worker.locks import SourceBusy, SourceLocks
 from worker.sources import SourceSpec
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from quaysync.config import Config
 from quaysync.errors import AccountLocked
 from store import Store
 from store.runs import finish_run, start_run
-from worker.locks import SourceLocks
+from store.locks import SourceLocks
 
 ENV = {"WORKER_TEST_PW": "not-used-here"}
 Cli = Callable[..., Result]

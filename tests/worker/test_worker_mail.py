@@ -15,7 +15,7 @@ from sandbox.mail.server import MailServerOptions, start_mail_server
 from sandbox.smtp import start_smtp_sink
 from store import open_store
 from worker.control import blocked_entries
-from worker.locks import live_holder
+from store.locks import live_holder
 
 PASSWORD = "quay-Crane-77x"
 

@@ -17,7 +17,7 @@ from quaysync.errors import CaptchaRequired, LoginRejected
 from store import ContainerStatusRow, RunRow, Store
 from worker.control import set_paused
 from worker.health import health_document
-from worker.locks import SourceLocks, live_holder
+from store.locks import SourceLocks, live_holder
 
 
 def run_count(store: Store, source: str) -> int:

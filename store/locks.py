@@ -28,7 +28,8 @@ import psutil
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from store import SourceStateRow, Store
+from store.engine import Store
+from store.tables import SourceStateRow
 
 LOCK_KEY = "lock"
 LEASE = timedelta(minutes=10)  # for holders on other hosts; the worker renews every minute
