@@ -14,7 +14,7 @@
   the exact body bytes, keyed with the subscription's decoded secret>`, `Subscription-ID` and
   `API-Version`. Anything but a 2xx answer is a DeliveryError (retried).
 
-The DCSA rendering and filter matching are api.dcsa's (a leaf module over event rows), so
+The DCSA rendering and filter matching are quaysync.dcsa's (a leaf module over event rows), so
 subscribers receive exactly what GET /v2/events shows.
 """
 
@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.dcsa import API_VERSION, is_served, matches, parse_filters, to_dcsa
+from quaysync.dcsa import API_VERSION, is_served, matches, parse_filters, to_dcsa
 from quaysync.secrets import REDACTOR
 from store.bulk import rows_where_in
 from store.tables import ContainerStatusRow, EventRow, OutboxRow
