@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 
 from api import queries
@@ -36,25 +37,24 @@ def _when(moment: datetime | None, zone_name: str | None) -> str:
 
 
 def _container_lines(doc: dict[str, Any]) -> list[str]:
+    """Rich markup lines; everything that came from a source is escaped (shown as written)."""
     zone_name = doc["time_zone"]
     light = doc["traffic_light"]
+    why = escape(f"({light['rule']}: {light['reason']})")
     lines = [
         f"[bold]{doc['lifecycle']}[/] since {_when(doc['lifecycle_at'], zone_name)}"
-        + (
-            f"  ·  light [bold]{light['light']}[/] ({light['rule']}: {light['reason']})"
-            if light["light"]
-            else ""
-        ),
+        + (f"  ·  light [bold]{light['light']}[/] {why}" if light["light"] else ""),
         f"available: {'yes' if doc['available'] else 'no' if doc['available'] is False else '?'}"
-        + (f"  ·  on hold: {', '.join(doc['on_hold'])}" if doc["on_hold"] else ""),
+        + (f"  ·  on hold: {escape(', '.join(doc['on_hold']))}" if doc["on_hold"] else ""),
+        _tracking_line(doc),
     ]
     if doc["last_free_day"]:
         lines.append(f"last free day: {doc['last_free_day']} ({doc['days_left']} days left)")
     vessel = doc["vessel"]
     if vessel["name"]:
+        called = escape(f"{vessel['name']} {vessel['voyage'] or ''}")
         lines.append(
-            f"vessel: {vessel['name']} {vessel['voyage'] or ''}  ETA {_when(vessel['eta'], zone_name)}"
-            f"  ATA {_when(vessel['ata'], zone_name)}"
+            f"vessel: {called}  ETA {_when(vessel['eta'], zone_name)}  ATA {_when(vessel['ata'], zone_name)}"
         )
     for label, value in (
         ("terminal", doc["terminal"]),
@@ -66,10 +66,19 @@ def _container_lines(doc: dict[str, Any]) -> list[str]:
         ("not found at", ", ".join(f"{source}: {words}" for source, words in doc["not_found"].items())),
     ):
         if value:
-            lines.append(f"{label}: {value}")
+            lines.append(f"{label}: {escape(str(value))}")
     for item in doc["freshness"]:
-        lines.append(f"[dim]checked by {item['source']} at {item['last_checked_at']}[/]")
+        lines.append(f"[dim]checked by {escape(item['source'])} at {item['last_checked_at']}[/]")
     return lines
+
+
+def _tracking_line(doc: dict[str, Any]) -> str:
+    tracking = doc.get("tracking")
+    if tracking == "final":
+        return "tracking: done (the empty container is back)"
+    if tracking == "stale":
+        return "tracking: [yellow]stopped[/] — no news for longer than sync.stop_tracking_after"
+    return "tracking: active"
 
 
 @handles_errors
