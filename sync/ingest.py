@@ -239,7 +239,15 @@ def _statement(entry: _Entry) -> StatusStatement:
     )
 
 
-def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: datetime) -> None:
+# Fields that can add to a shipment or a link beyond what naming its B/L already did.
+_LINK_FIELDS = ("order_ref", "customer", "port_of_loading", "port_of_discharge")
+
+
+def _link_shipments_and_orders(
+    session: Session, entries: list[_Entry], now: datetime, known_bills: dict[str, str | None]
+) -> None:
+    """Shipments and order links named by new content. `known_bills`: each container's B/L before
+    this batch; a snapshot naming the B/L its container already had, and nothing more, adds nothing."""
     shipments: dict[str, dict[str, Any]] = {}
     links: dict[tuple[str, str, str], dict[str, Any]] = {}
     for entry in entries:
@@ -254,6 +262,9 @@ def _link_shipments_and_orders(session: Session, entries: list[_Entry], now: dat
             else (normalized.subject_key if observation.subject == "bill_of_lading" else None)
         )
         container = normalized.subject_key if observation.subject == "container" else ""
+        already_named = container in known_bills and known_bills[container] == bill
+        if already_named and not any(fields.get(name) for name in _LINK_FIELDS):
+            continue
         if bill:
             shipment = shipments.setdefault(bill, {"bill_of_lading": bill})
             for name, column in (
@@ -347,6 +358,7 @@ def ingest(
 
     statements = [_statement(entry) for entry in merging if entry.observation.subject == "container"]
     stored = load_statuses(session, {statement.container_number for statement in statements})
+    known_bills = {number: row["bill_of_lading"] for number, row in stored.items()}
     unseen = frozenset(
         ("container", s.container_number) for s in statements if s.container_number not in stored
     )
@@ -373,7 +385,7 @@ def ingest(
     if follow_ups:
         report.changed_containers |= merge_statuses(session, follow_ups, settings.precedence, now)
     # Only content not seen before can name a new shipment or link.
-    _link_shipments_and_orders(session, [entry for entry in merging if not entry.repeated], now)
+    _link_shipments_and_orders(session, [entry for entry in merging if not entry.repeated], now, known_bills)
     for hook in settings.hooks:
         hook(session, report, now)
     return report
