@@ -121,3 +121,23 @@ def error_kind(error: BaseException) -> ErrorKind:
     if isinstance(error, QuaysyncError):
         return error.kind
     return "portal"
+
+
+# What a legacy portal's pages usually are, beyond the one a step expects. Parsers classify a page
+# into one of these words (their own `classify_page`); bots and parsers share this reading of them.
+_PAGE_ERRORS: dict[str, tuple[type[QuaysyncError], str]] = {
+    "session_expired": (SessionExpired, "the portal answered with the session expired page"),
+    "login": (SessionExpired, "the portal answered with the login page"),
+    "captcha": (CaptchaRequired, "the portal asks for a CAPTCHA"),
+    "maintenance": (MaintenanceWindow, "the portal is down for maintenance"),
+    "account_locked": (AccountLocked, "the portal says the account is locked"),
+    "login_failed": (LoginRejected, "the portal rejected the user name or password"),
+    "error": (PortalError, "the portal answered with a server error page"),
+}
+
+
+def error_for_page(kind: str, what: str) -> QuaysyncError | None:
+    """The taxonomy's error for a portal page of a well-known `kind` (login, CAPTCHA, maintenance,
+    locked account, server error, ...), or None when the kind is not one of those."""
+    known = _PAGE_ERRORS.get(kind)
+    return None if known is None else known[0](f"{what}: {known[1]}")

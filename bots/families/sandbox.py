@@ -19,15 +19,7 @@ from playwright.async_api import Frame
 from bots.families.base import BatchTooLarge, Capture, PortalBot
 from bots.tab import Loaded, Tab
 from parsers.portals.sandbox import classify_page, read_pager
-from quaysync.errors import (
-    AccountLocked,
-    CaptchaRequired,
-    LayoutChangedError,
-    LoginRejected,
-    MaintenanceWindow,
-    PortalError,
-    SessionExpired,
-)
+from quaysync.errors import LayoutChangedError, PortalError, error_for_page
 
 FAMILY = "sandbox"
 MAIN = "main"  # the frame the portal's pages open in
@@ -69,18 +61,9 @@ def raise_for_page(kind: str, expected: str, what: str) -> None:
     """The taxonomy's error for a page of `kind` where `expected` was wanted (nothing if it is)."""
     if kind == expected:
         return
-    if kind in ("session_expired", "login"):
-        raise SessionExpired(f"{what}: the portal answered with the {kind.replace('_', ' ')} page")
-    if kind == "captcha":
-        raise CaptchaRequired(f"{what}: the portal asks for a CAPTCHA")
-    if kind == "maintenance":
-        raise MaintenanceWindow(f"{what}: the portal is down for maintenance")
-    if kind == "account_locked":
-        raise AccountLocked(f"{what}: the portal says the account is locked")
-    if kind == "login_failed":
-        raise LoginRejected(f"{what}: the portal rejected the user name or password")
-    if kind == "error":
-        raise PortalError(f"{what}: the portal answered with a server error page")
+    known = error_for_page(kind, what)
+    if known is not None:
+        raise known
     if kind == "unknown":
         raise LayoutChangedError(f"{what}: expected the {expected} page, got a page this bot does not know")
     # A page the portal has, but not the one the step leads to (a lost postback): try again.

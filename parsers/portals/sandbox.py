@@ -27,16 +27,7 @@ from bs4 import BeautifulSoup, Tag
 from python_calamine import CalamineError, CalamineWorkbook
 
 from parsers.portals._common import clean, text_of
-from quaysync.errors import (
-    AccountLocked,
-    BadInputError,
-    CaptchaRequired,
-    LayoutChangedError,
-    LoginRejected,
-    MaintenanceWindow,
-    PortalError,
-    SessionExpired,
-)
+from quaysync.errors import BadInputError, LayoutChangedError, error_for_page
 from quaysync.model import Observation, ParseContext
 
 FAMILY = "sandbox"
@@ -179,18 +170,9 @@ def _require_kind(document: BeautifulSoup, text: str, wanted: str, what: str) ->
     kind = _classify(document, text)
     if kind == wanted:
         return
-    if kind in ("session_expired", "login"):
-        raise SessionExpired(f"{what}: the portal answered with the {kind.replace('_', ' ')} page")
-    if kind == "captcha":
-        raise CaptchaRequired(f"{what}: the portal asks for a CAPTCHA")
-    if kind == "maintenance":
-        raise MaintenanceWindow(f"{what}: the portal is in maintenance")
-    if kind == "account_locked":
-        raise AccountLocked(f"{what}: the portal says the account is locked")
-    if kind == "login_failed":
-        raise LoginRejected(f"{what}: the portal rejected the user name or password")
-    if kind == "error":
-        raise PortalError(f"{what}: the portal answered with a server error page")
+    known = error_for_page(kind, what)
+    if known is not None:
+        raise known
     if kind == "search_rejected":
         message = text_of(document.find(id="lblMessage"))
         raise BadInputError(f"{what}: the portal refused the search: {message}")
