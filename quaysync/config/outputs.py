@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from quaysync.config.types import Duration, ScheduleSpec, Secret, Section
+from quaysync.config.types import Duration, ScheduleSpec, Secret, Section, TimeZoneName
 from quaysync.secrets import REDACTOR, SecretReferenceError, SecretsResolver
 
 
@@ -22,12 +22,24 @@ class ApiOptions(Section):
 
 
 class ExportOptions(Section):
-    """A workbook for analysts, written atomically on a schedule or by `run.py export`."""
+    """A workbook for analysts, written atomically on a schedule or by `run.py export` (sync/export)."""
 
-    name: str
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", description="runs are recorded as export:NAME")
     path: str = Field(description="the .xlsx to write; with per_customer, {customer} in the name")
-    schedule: ScheduleSpec | None = None
-    per_customer: bool = False
+    schedule: ScheduleSpec | None = Field(None, description="rewrite on this schedule; None: by hand")
+    per_customer: bool = Field(False, description="one workbook per customer of the order links")
+    customer: str | None = Field(None, description="only this customer's containers")
+    time_zone: TimeZoneName | None = Field(
+        None, description="zone of the workbook's times; default: each container's own (a Zone column)"
+    )
+
+    @model_validator(mode="after")
+    def _customer_in_path(self) -> ExportOptions:
+        if self.per_customer and "{customer}" not in self.path:
+            raise ValueError("per_customer needs {customer} in path (one workbook per customer)")
+        if self.per_customer and self.customer:
+            raise ValueError("give either per_customer or customer, not both")
+        return self
 
 
 Light = Literal["green", "amber", "red"]

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from quaysync.config.types import ActiveHours, Duration, ScheduleSpec, Secret, Section, TimeZoneName
+from quaysync.model import FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_\-]*$"
 
@@ -96,17 +97,38 @@ class MailboxSource(Section):
 
 
 class ImportSource(Section):
-    """A file (or a folder watched for files) of order / B/L / container links or a watchlist."""
+    """A file (or a folder watched for files) of order / B/L / container links or a watchlist.
 
-    name: str = Field(pattern=_NAME)
+    Imported as `import:NAME` (see sync/imports): each new or changed file (by SHA-256) is read
+    once; rows become order ↔ B/L ↔ container links and tracked containers.
+    """
+
+    name: str = Field(pattern=_NAME, description="the source's name; runs are recorded as import:NAME")
     path: str = Field(description="a file, a glob, or a folder watched for new files")
     schedule: ScheduleSpec | None = Field(None, description="re-read on this schedule; None: by hand")
     columns: dict[str, list[str]] = Field(
         default_factory=dict, description="extra header aliases per field, e.g. order_ref: [PO No.]"
     )
     customer: str | None = Field(None, description="customer for rows that do not name one")
-    sheet: str | None = Field(None, description="worksheet name; default: the first")
+    sheet: str | None = Field(None, description="worksheet name; default: every sheet with a header row")
+    links_only: bool = Field(
+        False,
+        description="read only order, B/L, container and customer columns (`import-links`); "
+        "default also reads ETA, line, vessel/voyage, ports and size/type",
+    )
+    time_zone: TimeZoneName = Field("UTC", description="zone of the sheet's local dates (ETA)")
     enabled: bool = True
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(unknown)}; fields are e.g. container_no, mbl_no, "
+                "order_ref, customer, eta"
+            )
+        return value
 
 
 class Sources(Section):

@@ -212,8 +212,16 @@ class _Collector:
         self._seen: set[str] = set()
         self._rows_with_observations: set[tuple[str, int]] = set()
 
-    def problem(self, sheet: str, row: int, reason: str, *, kind: str = "bad_input", subject: str | None = None,
-                raw: Sequence[str] = ()) -> None:  # fmt: skip
+    def problem(
+        self,
+        sheet: str,
+        row: int,
+        reason: str,
+        *,
+        kind: str = "bad_input",
+        subject: str | None = None,
+        raw: Sequence[str] = (),
+    ) -> None:
         self.reading.problems.append(RowIssue(sheet, row, reason, kind, subject, tuple(raw)))
 
     def add(self, sheet: str, observation: Observation, fields: dict[str, Any]) -> None:
@@ -295,7 +303,8 @@ def _report_row_problems(
             continue
         if problem.reason.startswith("summary line") or problem.reason == "repeated header row":
             # Expected in exports ("Total: 12", a header repeated per printed page): nothing lost.
-            collector.reading.skipped.append(RowIssue(sheet, problem.row_number, problem.reason))
+            reason = problem.reason.replace("container_no", "container").replace("mbl_no", "B/L")
+            collector.reading.skipped.append(RowIssue(sheet, problem.row_number, reason))
             continue
         reason = "no identifiers: no container number and no B/L"
         if "has no digit" in problem.reason:
@@ -355,7 +364,9 @@ def read_import(
             _report_row_problems(collector, table.name, by_bill.problems, set())
     if not collector.reading.sheets:
         matcher = HeaderMatcher(aliases)
-        examples = [word for word in ("Container No.", "箱号", "B/L No.", "提单号") if matcher.field_for(word)]
+        examples = [
+            word for word in ("Container No.", "箱号", "B/L No.", "提单号") if matcher.field_for(word)
+        ]
         raise LayoutChangedError(
             f"{filename}: no header row naming a container or B/L column in "
             f"{len(tables)} sheet(s) (such as {', '.join(repr(word) for word in examples)})"
