@@ -15,8 +15,8 @@ from bots.blocked import record_blocked
 from quaysync.config import Config
 from quaysync.errors import AccountLocked
 from store import Store
-from store.runs import finish_run, start_run
 from store.locks import SourceLocks
+from store.runs import finish_run, start_run
 
 ENV = {"WORKER_TEST_PW": "not-used-here"}
 Cli = Callable[..., Result]

@@ -14,8 +14,8 @@ from quaysync.config import load_config
 from sandbox.mail.server import MailServerOptions, start_mail_server
 from sandbox.smtp import start_smtp_sink
 from store import open_store
-from worker.control import blocked_entries
 from store.locks import live_holder
+from worker.control import blocked_entries
 
 PASSWORD = "quay-Crane-77x"
 

@@ -15,9 +15,9 @@ from bots.targets import active_containers
 from quaysync.config import Config
 from quaysync.errors import CaptchaRequired, LoginRejected
 from store import ContainerStatusRow, RunRow, Store
+from store.locks import SourceLocks, live_holder
 from worker.control import set_paused
 from worker.health import health_document
-from store.locks import SourceLocks, live_holder
 
 
 def run_count(store: Store, source: str) -> int:
