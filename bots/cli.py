@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -33,6 +32,7 @@ from bots.result import (
 )
 from bots.sandbox_host import embedded_sandbox, is_embedded
 from bots.targets import find_portal
+from quaysync.aio import run_sync
 from quaysync.cli import abort, config, errors, handles_errors, opened_store, print_json, print_table
 from quaysync.config import BrowserOptions, PortalSource
 from quaysync.errors import BadInputError
@@ -55,7 +55,6 @@ def register(app: typer.Typer) -> None:
     app.command("record")(record_command)
 
 
-@handles_errors
 @contextmanager
 def _one_run_of(store: Store, source: str) -> Iterator[None]:
     """Hold the source's lock (the worker's scheduled runs take the same one); busy → exit 75."""
@@ -67,6 +66,7 @@ def _one_run_of(store: Store, source: str) -> Iterator[None]:
         abort(f"{source} is running elsewhere ({where}); try again when it has finished", 75)
 
 
+@handles_errors
 def scrape_command(
     portal: Annotated[str, typer.Argument(help="the portal's name in config.yaml (sources.portals)")],
     containers: Containers = None,
@@ -191,7 +191,7 @@ def record_command(
     # Two rows per results page: a few containers are enough to record the postback paging.
     knobs = {"page_size": 2} if private else None
     with embedded_sandbox(settings, source, private=private, pinned=pinned, knobs=knobs) as effective:
-        manifest = asyncio.run(_record(settings.browser, effective, numbers, target))
+        manifest = run_sync(_record(settings.browser, effective, numbers, target))
     errors.print(f"recorded {len(manifest['pages'])} pages of {portal} into {target}")
     print_json({"out": str(target), **manifest})
 

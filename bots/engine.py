@@ -31,6 +31,7 @@ from bots.browser import BrowserPool
 from bots.limits import Limits
 from bots.result import ProgressCallback, ScrapeOptions, ScrapeResult
 from bots.runner import ScrapeRun, StopSignal
+from quaysync.aio import run_sync
 from quaysync.config import Config, PortalSource
 from store import Store
 
@@ -150,7 +151,7 @@ def scrape_portal_sync(
             stop_event=stop_event,
             options=options,
         )
-    return asyncio.run(
+    return run_sync(
         scrape_portal(
             config,
             portal,

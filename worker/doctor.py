@@ -16,7 +16,6 @@ With the embedded default and no worker running, the sandbox portal is served fo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import smtplib
 import socket
@@ -26,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from quaysync.aio import run_sync
 from quaysync.config import Config, MailboxSource, PortalSource
 from quaysync.errors import (
     AccountLocked,
@@ -257,7 +257,7 @@ def check_portals(config: Config, store: Any | None) -> list[Check]:
                 else:
                     order.append(("login", len(logins)))
                     logins.append((effective, account))
-        browser_checks = asyncio.run(_browser_checks(config, logins))
+        browser_checks = run_sync(_browser_checks(config, logins))
     checks.append(browser_checks[0])
     login_checks = browser_checks[1:]
     for kind, item in order:

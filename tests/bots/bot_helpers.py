@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -108,3 +109,7 @@ def assert_every_container_accounted_for(result: ScrapeResult, asked: list[str])
             assert causes or failure.kind == "interrupted", failure
         elif failure.kind in ("portal", "layout_changed"):
             assert failure.evidence and all(Path(path).exists() for path in failure.evidence), failure
+
+
+# The `scrape` fixture's type: run a scrape with the test's setup.
+Scrape = Callable[..., ScrapeResult]

@@ -8,12 +8,12 @@ are reset before each test.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_helpers import FAST, KNOB_DEFAULTS, Setup, build_setup, make_portal
+from bot_helpers import FAST, KNOB_DEFAULTS, Scrape, Setup, build_setup, make_portal
 
 from bots import EngineThread, ScrapeOptions, ScrapeResult
 from bots.browser import launched_processes
@@ -74,9 +74,6 @@ def setup(tmp_path: Path, portal: RunningPortal) -> Iterator[Setup]:
     built = build_setup(tmp_path, portal.url)
     yield built
     built.store.dispose()
-
-
-Scrape = Callable[..., ScrapeResult]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from bot_helpers import (
     PASSWORD,
     PINNED,
+    Scrape,
     Setup,
     assert_every_container_accounted_for,
     build_setup,
@@ -19,7 +20,6 @@ from bot_helpers import (
     observations,
     options,
 )
-from conftest import Scrape
 from sqlalchemy import func, select
 
 from bots import EngineThread

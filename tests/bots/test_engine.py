@@ -12,18 +12,19 @@ import typer
 import yaml
 from bot_helpers import (
     PASSWORD,
+    Scrape,
     Setup,
     assert_every_container_accounted_for,
     build_setup,
     numbers_of,
     options,
 )
-from conftest import Scrape
 from typer.testing import CliRunner
 
 from bots import BotEngine, EngineThread, ScrapeProgress
 from bots.browser import BrowserPool
 from bots.cli import register
+from quaysync.aio import run_sync
 from quaysync.cli import STATE
 from sandbox.portal import RunningPortal
 from store import RunRow
@@ -96,7 +97,7 @@ def test_cancelling_the_task_records_an_interrupted_run(portal: RunningPortal, s
             pids = set(own.pool.process_ids())
         return run_ids[0], pids
 
-    run_id, pids = asyncio.run(cancel_mid_run())
+    run_id, pids = run_sync(cancel_mid_run())
     assert pids, "the engine's browser was running"
     row = _run_row(setup, run_id)
     assert row.outcome == "interrupted" and row.ended_at is not None

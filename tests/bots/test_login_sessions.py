@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from bot_helpers import (
     FAST,
+    Scrape,
     Setup,
     assert_every_container_accounted_for,
     build_setup,
@@ -16,7 +17,6 @@ from bot_helpers import (
     numbers_of,
     options,
 )
-from conftest import Scrape
 from sqlalchemy import select
 
 from bots import EngineThread

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import pytest
-from bot_helpers import Setup, build_setup, count_rows, numbers_of, options
-from conftest import Scrape
+from bot_helpers import Scrape, Setup, build_setup, count_rows, numbers_of, options
 from sqlalchemy import select
 from stdnum import iso6346
 
 from bots import EngineThread
 from bots.limits import RateLimiter, worker_plan
+from quaysync.aio import run_sync
 from quaysync.config import PortalSource
 from quaysync.secrets import SecretsResolver
 from sandbox.portal import RunningPortal
@@ -187,4 +186,4 @@ def test_rate_limiter_has_no_bursts() -> None:
             await limiter.acquire()
         return time.monotonic() - started
 
-    assert asyncio.run(five_slots()) >= 0.2
+    assert run_sync(five_slots()) >= 0.2
