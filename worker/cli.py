@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +24,8 @@ from rich.progress import (
 
 from quaysync.cli import abort, config, console, errors, handles_errors, opened_store, print_json, print_table
 from quaysync.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 SourceArgument = Annotated[
@@ -84,6 +89,23 @@ def run_command(
         store.dispose()
         for number, handler in previous.items():
             signal.signal(number, handler)
+        _exit_without_waiting_for_stragglers()
+
+
+def _exit_without_waiting_for_stragglers() -> None:
+    """Everything is stopped and recorded; a thread still finishing (a job's last bookkeeping, a
+    library's pool) must not hold the process past the shutdown deadline at interpreter exit."""
+    lingering = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
+    ]
+    if lingering:
+        log.info("exiting with threads still finishing", extra={"threads": [t.name for t in lingering]})
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # -- run-now -------------------------------------------------------------------------------------

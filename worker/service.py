@@ -77,6 +77,7 @@ class Worker:
         self.first_run_delay = first_run_delay
         self.intervals = {"rules": rules_every, "outbox": outbox_every, "housekeeping": housekeeping_every}
         self.stopping = threading.Event()
+        self._stop_requested_at: float | None = None
         self.stopped = threading.Event()
         self.specs = {spec.key: spec for spec in configured_sources(config)}
         self.locks = SourceLocks(store, "worker")
@@ -379,7 +380,10 @@ class Worker:
     # -- stop -------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask the worker to stop (safe from a signal handler: sets an event)."""
+        """Ask the worker to stop (safe from a signal handler: sets an event). The shutdown
+        deadline counts from here, not from when the main thread gets round to `stop`."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
         self.stopping.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -392,6 +396,8 @@ class Worker:
         if self.stopped.is_set():
             return
         started = time.monotonic()
+        if self._stop_requested_at is not None:
+            deadline = max(1.0, deadline - (started - self._stop_requested_at))
         self.stopping.set()
         if hard_exit:
             watchdog = threading.Thread(
