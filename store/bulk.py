@@ -31,6 +31,7 @@ def _keep(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=8192)  # a batch repeats its moments (created_at, snapshot times) many times
 def _sqlite_moment_in(value: datetime | None) -> str | None:
     if value is None:
         return None

@@ -55,6 +55,7 @@ class EventCandidate:
     observation_id: int | None
     observation_hash: str
     time_zone: str
+    last_observed_at: datetime | None = None  # when the same content was last said (None: observed_at)
     natural_key: str = ""
     version_hash: str = ""
 
@@ -73,10 +74,15 @@ class EventCandidate:
 
 
 def event_candidates(
-    normalized: Normalized, observation: Observation, observation_id: int | None, observation_hash: str
+    normalized: Normalized,
+    observation: Observation,
+    observation_id: int | None,
+    observation_hash: str,
+    last_observed_at: datetime | None = None,
 ) -> list[EventCandidate]:
     """The facts an observation states, as candidates. `normalized` may be shared by observations
-    of the same content; who said it and when come from `observation`."""
+    of the same content; who said it and when come from `observation` (and `last_observed_at`,
+    when the same content was said again later)."""
     if normalized.subject_key is None:
         return []
     timed = {(fact.event_code, fact.classifier, fact.facet) for fact in normalized.events if fact.event_at}
@@ -90,6 +96,7 @@ def event_candidates(
             observation_id,
             observation_hash,
             normalized.time_zone,
+            last_observed_at,
         )
         for fact in normalized.events
         # the same observation also gives the time: its untimed echo adds nothing
@@ -130,7 +137,7 @@ def _version_of(candidate: EventCandidate) -> _Version:
         version_hash=candidate.version_hash,
         source=candidate.source,
         first_seen=candidate.observed_at,
-        last_seen=candidate.observed_at,
+        last_seen=candidate.last_observed_at or candidate.observed_at,
         event_at=candidate.fact.event_at or candidate.observed_at,
         timed=candidate.fact.event_at is not None,
         observation_id=candidate.observation_id,

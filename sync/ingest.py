@@ -218,8 +218,9 @@ def _record_problems(
         insert_many(session, ProblemRow.__table__, rows)
 
 
-def _statement(entry: _Entry) -> StatusStatement:
-    """The status statement of a container observation (fields only when normalized)."""
+def _statement(entry: _Entry, said_until: datetime | None = None) -> StatusStatement:
+    """The status statement of a container observation (fields only when normalized);
+    `said_until`: the same source said the same again until then, nothing else in between."""
     observation = entry.observation
     normalized = entry.normalized
     fields: dict[str, Any] = {}
@@ -236,6 +237,7 @@ def _statement(entry: _Entry) -> StatusStatement:
         entry.content_hash[:PROVENANCE_HASH_LENGTH],
         fields,
         hints,
+        said_until,
     )
 
 
@@ -321,6 +323,65 @@ def _link_shipments_and_orders(
     session.flush()
 
 
+def _spans(entries: list[_Entry]) -> list[tuple[_Entry, datetime]]:
+    """Per content, its earliest entry and when it was last said. Statements of one content
+    state the same facts, so to events they differ only in when they were first and last said."""
+    spans: dict[str, list[Any]] = {}
+    for entry in entries:
+        at = entry.observation.observed_at
+        span = spans.get(entry.content_hash)
+        if span is None:
+            spans[entry.content_hash] = [entry, at]
+            continue
+        if at < span[0].observation.observed_at:
+            span[0] = entry
+        if at > span[1]:
+            span[1] = at
+    return [(entry, last_said) for entry, last_said in spans.values()]
+
+
+def _strictly_latest(said: list[_Entry], index: int, latest: list[str] | None) -> bool:
+    """Is said[index] later than every statement before it (in time order) and in the store?"""
+    at = said[index].observation.observed_at
+    return (latest is None or at.isoformat() > latest[0]) and (
+        index == 0 or said[index - 1].observation.observed_at < at
+    )
+
+
+def _runs(entries: list[_Entry], stored: dict[str, dict[str, Any]]) -> list[tuple[_Entry, datetime | None]]:
+    """Fold each run of one source repeating one snapshot of a container into its first statement.
+
+    In a source's time-ordered statements about a container, once a snapshot is the source's
+    latest — strictly later than everything before it, so every field entry of the source is
+    now the snapshot's — saying it again only moves the source's freshness (sync.precedence:
+    entries of the latest snapshot are last said at the freshness time). Such a run is its first
+    statement, "said until" its last. Order is (moment, content hash), the tie-break of
+    `advance_freshness`, so the result does not depend on arrival order. "Everything before"
+    includes the store (`stored`: the status rows, whose freshness is the source's latest).
+    """
+    by_source: dict[tuple[str | None, str], list[_Entry]] = {}
+    for entry in entries:
+        by_source.setdefault((entry.subject_key, entry.observation.source), []).append(entry)
+    runs: list[tuple[_Entry, datetime | None]] = []
+    for (container_number, source), said in by_source.items():
+        if len(said) == 1:
+            runs.append((said[0], None))
+            continue
+        said.sort(key=lambda entry: (entry.observation.observed_at, entry.content_hash))
+        row = stored.get(container_number or "")
+        latest = row["freshness"].get(source) if row else None
+        head, until, foldable = said[0], None, _strictly_latest(said, 0, latest)
+        for index in range(1, len(said)):
+            entry = said[index]
+            if foldable and entry.content_hash == head.content_hash:
+                until = entry.observation.observed_at
+                continue
+            runs.append((head, until))
+            head, until, foldable = entry, None, _strictly_latest(said, index, latest)
+        runs.append((head, until))
+    return runs
+
+
 def ingest(
     session: Session,
     observations: Iterable[Observation],
@@ -343,7 +404,7 @@ def ingest(
     repeats = [
         _statement(entry) for entry in to_merge if entry.repeated and entry.observation.subject == "container"
     ]
-    full_repeats, _refreshed = plan_restatements(session, repeats)
+    full_repeats, _refreshed = plan_restatements(session, repeats, settings.precedence)
     again = {
         (statement.container_number, statement.source, statement.observed_at) for statement in full_repeats
     }
@@ -356,17 +417,19 @@ def ingest(
             entry.normalized = normalize(entry.observation, settings.default_zone)
         merging.append(entry)
 
-    statements = [_statement(entry) for entry in merging if entry.observation.subject == "container"]
-    stored = load_statuses(session, {statement.container_number for statement in statements})
+    about_containers = [entry for entry in merging if entry.observation.subject == "container"]
+    stored = load_statuses(session, {entry.subject_key for entry in about_containers if entry.subject_key})
+    statements = [_statement(entry, until) for entry, until in _runs(about_containers, stored)]
     known_bills = {number: row["bill_of_lading"] for number, row in stored.items()}
     unseen = frozenset(
         ("container", s.container_number) for s in statements if s.container_number not in stored
     )
+    spans = _spans(merging)
     candidates = [
         candidate
-        for entry in merging
+        for entry, last_said in spans
         for candidate in event_candidates(
-            entry.normalized, entry.observation, entry.observation_id, entry.content_hash
+            entry.normalized, entry.observation, entry.observation_id, entry.content_hash, last_said
         )
     ]
     events = merge_events(session, candidates, settings.precedence, now, settings.default_zone, unseen)
@@ -385,7 +448,7 @@ def ingest(
     if follow_ups:
         report.changed_containers |= merge_statuses(session, follow_ups, settings.precedence, now)
     # Only content not seen before can name a new shipment or link.
-    _link_shipments_and_orders(session, [entry for entry in merging if not entry.repeated], now, known_bills)
+    _link_shipments_and_orders(session, [entry for entry, _ in spans if not entry.repeated], now, known_bills)
     for hook in settings.hooks:
         hook(session, report, now)
     return report

@@ -80,13 +80,24 @@ def record(
     return TIME_ONLY if previous[0] == value else VALUE
 
 
+TIED = "tied"  # freshness[source][2]: another snapshot of the source has the same moment
+
+
 def advance_freshness(
     sources: FieldSources, freshness: Freshness, source: str, at: str, content_hash: str
 ) -> bool:
-    """Make a later statement the source's latest; True when it is later than what was known."""
+    """Make a later statement the source's latest; True when the source's freshness changed.
+
+    Two different statements at the same moment: the larger hash counts as the later, in any
+    order, and the latest is marked TIED — repeating it later is then not a mere refresh (the
+    events of the two tie-break their own way; see sync.status.plan_restatements).
+    """
     latest = freshness.get(source)
-    # Two different statements at the same moment: the larger hash counts as the later, in any order.
+    tied = latest is not None and at == latest[0] and content_hash != latest[1]
     if latest is not None and (at, content_hash) <= (latest[0], latest[1]):
+        if tied and TIED not in latest:
+            freshness[source] = [*latest, TIED]
+            return True
         return False
     if latest is not None and latest[1] != content_hash:
         # Entries of the previous latest statement were last said at its freshness time: pin it.
@@ -94,7 +105,7 @@ def advance_freshness(
             entry = by_source.get(source)
             if entry is not None and entry[2] == latest[1]:
                 entry[1] = latest[0]
-    freshness[source] = [at, content_hash]
+    freshness[source] = [at, content_hash, TIED] if tied else [at, content_hash]
     return True
 
 

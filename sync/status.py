@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from store.bulk import insert_many, rows_where_in, update_by_key
 from store.tables import ContainerStatusRow, EventRow
-from sync.precedence import VALUE, Precedence, advance_freshness, effective, record
+from sync.precedence import TIED, VALUE, Precedence, advance_freshness, effective, record
 
 _STATUS = ContainerStatusRow.__table__
 _EVENTS = EventRow.__table__
@@ -76,6 +76,8 @@ class StatusStatement:
     fields: dict[str, Any]
     # lifecycle states the source's words imply without an event ("On Vessel"), with when said
     hints: list[tuple[str, datetime]] = field(default_factory=list)
+    # the source said the same again until then, and nothing else in between (sync.ingest._runs)
+    said_until: datetime | None = None
 
 
 def _new_row(container_number: str, observed_at: datetime) -> dict[str, Any]:
@@ -176,8 +178,35 @@ def _fold(
     changed: set[str],
 ) -> None:
     """Fold one statement into a row, noting the fields to recompute and the columns changed."""
-    sources, freshness = row["field_sources"], row["freshness"]
+    sources = row["field_sources"]
     at = statement.observed_at.isoformat()
+    _freshen(row, statement, at, precedence, touched, changed)
+    for name, value in statement.fields.items():
+        change = record(sources, row["freshness"], name, statement.source, value, at, statement.content_hash)
+        if change:
+            changed.add("field_sources")
+            if change == VALUE or len(sources[name]) > 1:
+                touched.add(name)
+    last = statement.said_until or statement.observed_at
+    if statement.said_until is not None:  # saying the same again only moves the freshness
+        _freshen(row, statement, last.isoformat(), precedence, touched, changed)
+    if statement.observed_at < row["first_seen_at"]:
+        _set(row, "first_seen_at", statement.observed_at, changed)
+    if last > row["last_observed_at"]:
+        _set(row, "last_observed_at", last, changed)
+    for state, moment in statement.hints:
+        _advance(row, RANK[state], moment, changed)
+
+
+def _freshen(
+    row: dict[str, Any],
+    statement: StatusStatement,
+    at: str,
+    precedence: Precedence,
+    touched: set[str],
+    changed: set[str],
+) -> None:
+    sources, freshness = row["field_sources"], row["freshness"]
     if advance_freshness(sources, freshness, statement.source, at, statement.content_hash):
         changed.update(("freshness", "field_sources"))
         # a later statement can change who wins where sources of equal strength compete
@@ -188,18 +217,6 @@ def _fold(
             if len(by_source) > 1
             and any(precedence.rank(other) == rank for other in by_source if other != statement.source)
         )
-    for name, value in statement.fields.items():
-        change = record(sources, freshness, name, statement.source, value, at, statement.content_hash)
-        if change:
-            changed.add("field_sources")
-            if change == VALUE or len(sources[name]) > 1:
-                touched.add(name)
-    if statement.observed_at < row["first_seen_at"]:
-        _set(row, "first_seen_at", statement.observed_at, changed)
-    if statement.observed_at > row["last_observed_at"]:
-        _set(row, "last_observed_at", statement.observed_at, changed)
-    for state, moment in statement.hints:
-        _advance(row, RANK[state], moment, changed)
 
 
 def _event_milestones(session: Session, container_numbers: list[str]) -> dict[str, tuple[int, datetime]]:
@@ -317,14 +334,37 @@ _LIGHT = (
 )
 
 
+def _recency_matters(row: dict[str, Any], source: str, precedence: Precedence) -> bool:
+    """Could a later statement from `source`, repeating its latest snapshot, change a winner?
+
+    Only against a source of equal strength (between sources of different strength, recency
+    decides nothing): a status field they disagree on, or any event — events of equal-strength
+    sources compete by recency, and the status row does not list them ("#" sources are vessel
+    schedules, which state no container events). Or when the latest snapshot tied with another
+    of the same moment (sync.precedence.TIED).
+    """
+    freshness = row["freshness"]
+    if TIED in freshness[source]:
+        return True
+    rank = precedence.rank(source)
+    if any(other != source and "#" not in other and precedence.rank(other) == rank for other in freshness):
+        return True
+    return any(
+        other != source and precedence.rank(other) == rank
+        for by_source in row["disagreements"].values()
+        for other in by_source
+    )
+
+
 def plan_restatements(
-    session: Session, statements: list[StatusStatement]
+    session: Session, statements: list[StatusStatement], precedence: Precedence
 ) -> tuple[list[StatusStatement], list[str]]:
     """Split repeated statements into those that only refresh and those needing a full merge.
 
     A statement only refreshes when it repeats its source's latest snapshot of the container,
-    later, and nothing competes with it (no disagreement the new time could settle differently).
-    Returns (statements needing a full merge, containers refreshed by `apply_restatements`).
+    later, and nothing competes with it (no disagreement with a source of equal strength, which
+    the new time could settle differently). Returns (statements needing a full merge, containers
+    whose freshness was refreshed here).
     """
     rows = {
         row["container_number"]: row
@@ -339,10 +379,10 @@ def plan_restatements(
         latest = row["freshness"].get(statement.source) if row else None
         if (
             row is None
-            or row["disagreements"]
             or latest is None
             or latest[1] != statement.content_hash
             or statement.observed_at.isoformat() <= latest[0]
+            or _recency_matters(row, statement.source, precedence)
         ):
             full.append(statement)
         else:

@@ -148,6 +148,59 @@ def test_eta_changes_keep_their_history(any_store: Store) -> None:
     assert status(any_store).vessel_eta == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
 
+def _current_discharge(store: Store) -> list[datetime]:
+    return [event.event_at for event in events(store, "DISC") if event.superseded_by is None]
+
+
+def test_equal_sources_differing_only_in_an_event_time_the_later_restatement_wins(any_store: Store) -> None:
+    """Two terminals of equal strength agree on every status field but the discharge time: the
+    one that says its snapshot again later is current, though the repeat changes no field."""
+    later = {**DISCHARGED, "discharge_date": "11/20/2026 10:15"}
+    run(any_store, [said("portal:a", 4, DISCHARGED)])
+    run(any_store, [said("portal:b", 5, later)])
+    assert _current_discharge(any_store) == [datetime(2026, 11, 20, 18, 15, tzinfo=UTC)]
+    run(any_store, [said("portal:a", 6, DISCHARGED)])
+    assert _current_discharge(any_store) == [datetime(2026, 11, 20, 17, 30, tzinfo=UTC)]
+
+
+def test_two_snapshots_of_one_moment_then_one_said_again(any_store: Store) -> None:
+    """A source giving two ETAs at the same moment, then one of them again: that one is current,
+    whichever of the two the content hashes made the source's latest."""
+    for first, again in (("2026-11-21 08:00", "2026-11-22 20:00"), ("2026-11-22 20:00", "2026-11-21 08:00")):
+        box = "TGHU6961213" if first.startswith("2026-11-21") else BOX
+        mail = [
+            Observation("mail:c", "<m>", T0 + timedelta(hours=hours), {"container_no": box, "eta": eta})
+            for hours, eta in ((0, first), (0, again), (1, again))
+        ]
+        for observation in mail:
+            run(any_store, [observation])
+        with any_store.session() as session:
+            current = (
+                session.execute(
+                    select(EventRow.event_at).where(
+                        EventRow.container_number == box,
+                        EventRow.event_code == "ARRI",
+                        EventRow.superseded_by.is_(None),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert current == [datetime.fromisoformat(again).replace(tzinfo=UTC)]
+
+
+def test_a_repeat_beside_a_weaker_disagreeing_source_only_refreshes(any_store: Store) -> None:
+    """The mail disagrees with the terminal on the last free day; the terminal repeating its
+    snapshot cannot change who wins (strength decides, not recency), so it only refreshes."""
+    run(any_store, [said("portal:t", 4, DISCHARGED), said("mail:c", 5, {"last_free_day": "2026-11-27"})])
+    before = status(any_store)
+    report = run(any_store, [said("portal:t", 6, DISCHARGED)])
+    after = status(any_store)
+    assert report.added == 0 and report.changed_containers == set()
+    assert after.freshness["portal:t"][0] == (T0 + timedelta(hours=6)).isoformat()
+    assert (after.last_free_day, after.disagreements) == (before.last_free_day, before.disagreements)
+
+
 def test_source_precedence_and_a_visible_disagreement(any_store: Store) -> None:
     run(any_store, [said("portal:t", 4, DISCHARGED), said("mail:c", 6, {"last_free_day": "2026-11-27"})])
     row = status(any_store)

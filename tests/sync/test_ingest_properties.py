@@ -63,6 +63,19 @@ MAIL_SOURCES = ("mail:c",)
 def histories(draw: st.DrawFn) -> list[Observation]:
     observations = []
     for _ in range(draw(st.integers(min_value=1, max_value=14))):
+        if observations and draw(st.booleans()):  # a source saying its snapshot again, later or earlier
+            said = draw(st.sampled_from(observations))
+            hours = draw(st.integers(min_value=0, max_value=30))
+            observations.append(
+                Observation(
+                    said.source,
+                    f"{said.source}/{hours}",
+                    T0 + timedelta(hours=hours),
+                    said.fields,
+                    time_zone=said.time_zone,
+                )
+            )
+            continue
         box = draw(st.sampled_from((*BOXES, "MSKU1234566")))  # the last has a wrong check digit
         if draw(st.booleans()):
             source, fields = draw(st.sampled_from(PORTAL_SOURCES)), draw(st.sampled_from(PORTAL_SNAPSHOTS))
@@ -186,3 +199,19 @@ def test_reingesting_is_a_no_op(fresh_store: Any, history: list[Observation], se
     random.Random(seed).shuffle(replay)
     assert ingest_in_batches(store, replay[: len(replay) // 2 + 1], [1, 2]) == 0
     assert visible_state(store) == before
+
+
+@EXAMPLES
+@given(history=histories(), seed=st.integers(0, 2**16))
+def test_one_batch_says_what_one_observation_at_a_time_says(
+    fresh_store: Any, history: list[Observation], seed: int
+) -> None:
+    """A batch folds repeated snapshots together (sync.ingest: spans and runs); ingesting each
+    observation alone, where nothing can be folded, must end in the same state."""
+    one_by_one = fresh_store()
+    ingest_in_batches(one_by_one, sorted(history, key=lambda observation: observation.observed_at), [1] * 14)
+    shuffled = list(history)
+    random.Random(seed).shuffle(shuffled)
+    one_batch = fresh_store()
+    ingest_in_batches(one_batch, shuffled, [])
+    assert visible_state(one_batch) == visible_state(one_by_one)
