@@ -36,7 +36,6 @@ import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,44 +115,51 @@ class RssSampler:
     `peak` sums each process's PSS (its private pages plus its share of pages shared with the
     others): Chromium's processes map the same binary and shared memory, and summing their RSS
     counts those pages once per process. `peak_rss_sum` is that plain RSS sum, for comparison.
+    The sampling runs in a process of its own, every 250 ms: reading every Chromium process's
+    smaps in a thread of the bot's process would hold the bot's GIL and slow what is measured.
     """
 
     def __init__(self, excluded_pid: int) -> None:
-        self.excluded_pid = excluded_pid
+        context = multiprocessing.get_context("spawn")
+        self._parent, child = context.Pipe()
+        self._process = context.Process(
+            target=_sample_memory, args=(child, os.getpid(), excluded_pid, 0.25), daemon=True
+        )
         self.peak = 0
         self.peak_rss_sum = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _processes(self) -> list[psutil.Process]:
-        me = psutil.Process(os.getpid())
-        excluded = {self.excluded_pid}
-        with contextlib.suppress(psutil.Error):
-            excluded |= {child.pid for child in psutil.Process(self.excluded_pid).children(recursive=True)}
-        return [me, *(child for child in me.children(recursive=True) if child.pid not in excluded)]
-
-    def _sample(self) -> None:
-        pss = rss = 0
-        for process in self._processes():
-            with contextlib.suppress(psutil.Error):
-                info = process.memory_full_info()
-                pss += getattr(info, "pss", info.rss)
-                rss += info.rss
-        self.peak = max(self.peak, pss)
-        self.peak_rss_sum = max(self.peak_rss_sum, rss)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(0.1)
 
     def __enter__(self) -> RssSampler:
-        self._thread.start()
+        self._process.start()
+        self._parent.recv()  # sampling has begun
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._parent.send("stop")
+        self.peak, self.peak_rss_sum = self._parent.recv()
+        self._process.join(10)
+
+
+def _sample_memory(connection: Any, root_pid: int, excluded_pid: int, interval: float) -> None:
+    root = psutil.Process(root_pid)
+    me = os.getpid()
+    peak = peak_rss_sum = 0
+    connection.send("started")
+    while not connection.poll(interval):
+        excluded = {excluded_pid, me}
+        with contextlib.suppress(psutil.Error):
+            excluded |= {child.pid for child in psutil.Process(excluded_pid).children(recursive=True)}
+        pss = rss = 0
+        with contextlib.suppress(psutil.Error):
+            for process in [root, *root.children(recursive=True)]:
+                if process.pid in excluded:
+                    continue
+                with contextlib.suppress(psutil.Error):
+                    info = process.memory_full_info()
+                    pss += getattr(info, "pss", info.rss)
+                    rss += info.rss
+        peak, peak_rss_sum = max(peak, pss), max(peak_rss_sum, rss)
+    connection.recv()
+    connection.send((peak, peak_rss_sum))
 
 
 # The bot -----------------------------------------------------------------------------------
