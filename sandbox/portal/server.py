@@ -117,6 +117,9 @@ def start_portal(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((options.host, options.port))
+        # Listen now: `ready` is set from the app's lifespan start-up, before uvicorn listens on
+        # the socket itself, and a client connecting in between would be refused.
+        sock.listen(128)
     except OSError:
         sock.close()
         raise
