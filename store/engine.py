@@ -35,6 +35,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # 16 MB of page cache instead of SQLite's 2 MB: a batch's inserts land at random places of
+    # the hash-keyed indexes, and with 2 MB most of them read a page back (a fifth of the time
+    # of a large ingest). The cache grows only as a connection uses it.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

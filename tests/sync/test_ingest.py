@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -257,3 +258,23 @@ def test_empty_return_ends_tracking(any_store: Store) -> None:
     run(any_store, [said("mail:c", 80, {"status": "已还空"})])
     row = status(any_store)
     assert (row.lifecycle, row.tracking) == ("EMPTY_RETURNED", "final")
+
+
+def test_a_large_batch_pauses_the_cyclic_collector_and_restores_it(any_store: Store) -> None:
+    seen: list[bool] = []
+    settings = IngestSettings(SETTINGS.precedence, hooks=(lambda _s, _r, _n: seen.append(gc.isenabled()),))
+    small = [said("portal:t", 0, ON_VESSEL)]
+    large = [said("portal:t", hours / 100, ON_VESSEL) for hours in range(2_000)]
+    was_on = gc.isenabled()
+    try:
+        gc.enable()
+        for batch in (small, large):
+            with any_store.session() as session:
+                ingest(session, batch, settings=settings)
+        assert seen == [True, False] and gc.isenabled()
+        gc.disable()  # a caller that turned it off keeps it off
+        with any_store.session() as session:
+            ingest(session, large, settings=settings)
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()
