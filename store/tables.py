@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from store.types import JSONDocument, UTCDateTime
@@ -56,11 +56,19 @@ class EventRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("natural_key", "version_hash", name="uq_event_version"),
         Index("ix_event_container_at", "container_number", "event_at"),
+        # Only the superseded versions: nearly every row is current (NULL), and a full index made
+        # SQLite's planner read "superseded_by IS NULL" as selective and scan every current event.
+        Index(
+            "ix_event_superseded",
+            "superseded_by",
+            sqlite_where=text("superseded_by IS NOT NULL"),
+            postgresql_where=text("superseded_by IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=36, unique=True)  # UUID, stable across replays (DCSA eventID)
-    natural_key: str = Field(max_length=32, index=True)
+    natural_key: str = Field(max_length=32)  # looked up through uq_event_version
     version_hash: str = Field(max_length=32)
     event_type: str = Field(max_length=10)  # EQUIPMENT / TRANSPORT / SHIPMENT
     event_code: str = Field(max_length=4, index=True)  # DISC, GTOT, ARRI, AVPU, CUSR, HOLD, ...
@@ -80,7 +88,7 @@ class EventRow(SQLModel, table=True):
     observation_id: int | None = Field(default=None, index=True)
     # when this version was first stated, and by the strongest source that stated it
     observed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    superseded_by: int | None = Field(default=None, index=True)
+    superseded_by: int | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
