@@ -9,16 +9,14 @@ page scraped again) adds nothing. Observations of one batch may arrive in any or
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from quaysync.collector import collector_paused
 from quaysync.model import Observation
 from store.bulk import insert_many, rows_where_in, update_by_key
 from store.tables import (
@@ -385,36 +383,8 @@ def _runs(entries: list[_Entry], stored: dict[str, dict[str, Any]]) -> list[tupl
     return runs
 
 
-# Batches at least this large run with the cyclic garbage collector paused (see _collector_paused).
+# Batches at least this large run with the cyclic garbage collector paused (quaysync.collector).
 _PAUSE_COLLECTOR_AT = 2_000
-_pause_lock = threading.Lock()
-_pauses = 0
-_collector_was_on = False
-
-
-@contextlib.contextmanager
-def _collector_paused(size: int) -> Iterator[None]:
-    """Pause the cyclic garbage collector for a large batch: everything a batch allocates lives
-    until it ends, so each full collection would walk it all again for nothing (a third of a
-    200,000-observation batch's time, bench/store_ingest.py). Reference counting still frees
-    what is dropped; cycles wait for the end. Re-entrant and thread-safe: the collector is back
-    on when the last paused batch ends, and only if it was on before."""
-    global _pauses, _collector_was_on
-    if size < _PAUSE_COLLECTOR_AT:
-        yield
-        return
-    with _pause_lock:
-        if _pauses == 0:
-            _collector_was_on = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_on:
-                gc.enable()
 
 
 def ingest(
@@ -427,7 +397,7 @@ def ingest(
 ) -> IngestReport:
     """Normalize and merge a batch into the store, in the caller's transaction."""
     observations = list(observations)
-    with _collector_paused(len(observations)):
+    with collector_paused(len(observations) >= _PAUSE_COLLECTOR_AT):
         return _ingest(session, observations, settings or IngestSettings(), run_id, now or datetime.now(UTC))
 
 
