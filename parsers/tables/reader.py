@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
+from quaysync.collector import collector_paused
 from quaysync.errors import BadInputError
 
 from . import safety
-from .cells import bulk_allocation
 from .delimited import read_delimited
 from .html import html_tables
 from .model import Table
@@ -39,7 +39,7 @@ def read_tables(
     CSV/TSV). Raises BadInputError, naming the file and the reason, for anything unsupported,
     corrupt, too big or unsafe. `encoding_hint` is the MIME charset, used for text if it fits."""
     try:
-        with bulk_allocation():
+        with collector_paused():
             return _read(content, max_bytes=max_bytes, encoding_hint=encoding_hint)
     except BadInputError as error:
         raise BadInputError(f"{_display_name(filename)}: {error.message}") from None

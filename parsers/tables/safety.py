@@ -123,7 +123,9 @@ _XML_SUFFIXES = (".xml", ".rels", ".vml")
 WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 # Literal prefixes keep these scans fast (tens of ms for 50 MB); the slower, prefix- and
 # attribute-order-tolerant pattern runs only when the fast one did not account for every row.
-_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
+# Every "<row" is one match, its number b"" when it is not written first as r="N" (one pass
+# both reads the numbers and proves that no row went unaccounted for).
+_ROW_NUMBER = re.compile(rb'<row(?: r="(\d+)")?')
 _ANY_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
 # Cell references with two or three column letters (column AA and beyond): single-letter columns
 # are at most Z (26), which the rectangle bound assumes anyway.
@@ -264,7 +266,7 @@ def reject_xml_declarations(data: bytes, what: str) -> None:
 
 def _check_sheet_extent(data: bytes, name: str) -> None:
     rows = _ROW_NUMBER.findall(data)
-    if len(rows) != data.count(b"<row") or (not rows and b":row" in data):
+    if b"" in rows or (not rows and b":row" in data):
         rows = _ANY_ROW_NUMBER.findall(data)
     # Rows without numbers are placed one after another: count them (over-counting is safe).
     max_row = max(map(int, rows)) if rows else data.count(b"row")

@@ -14,7 +14,7 @@ import python_calamine
 from quaysync.errors import BadInputError
 
 from .bands import BAND_MIN_BYTES, banded_rows
-from .cells import render_cell, render_row
+from .cells import render_cell, render_rows
 from .model import Table
 from .safety import MAX_SHEET_CELLS, WORKSHEET_PART
 
@@ -38,7 +38,11 @@ def read_workbook(content: bytes, kind: str, *, parts: dict[str, bytes] | None =
     """All worksheets of an xlsx/xlsm/xls that passed the safety checks.
 
     `parts` are the xlsx parts the safety checks inflated; with them a single big worksheet is
-    parsed in parallel row bands (see `bands`)."""
+    parsed in parallel row bands (see `bands`), without opening `content` itself: that would
+    inflate the parts and parse the shared strings once more only to learn the sheet's name."""
+    banded = _banded_table(parts) if parts else None
+    if banded is not None:
+        return [banded]
     try:
         workbook = python_calamine.CalamineWorkbook.from_object(BytesIO(content))
         sheets = workbook.sheets_metadata
@@ -48,10 +52,6 @@ def read_workbook(content: bytes, kind: str, *, parts: dict[str, bytes] | None =
             return _read_xls_with_xlrd(content, error)
         raise _reader_failure(kind, error) from None
     tables: list[Table] = []
-    banded = _banded_table(parts, sheets) if parts else None
-    if banded is not None:
-        workbook.close()
-        return [banded]
     with workbook:
         for index, meta in enumerate(sheets):
             if meta.typ not in _CELL_SHEETS:
@@ -69,25 +69,24 @@ def read_workbook(content: bytes, kind: str, *, parts: dict[str, bytes] | None =
     return tables
 
 
-def _banded_table(parts: dict[str, bytes], sheets: list[python_calamine.SheetMetadata]) -> Table | None:
+def _banded_table(parts: dict[str, bytes]) -> Table | None:
+    """The one worksheet of a big workbook, parsed in bands; None: take the one-piece path (which
+    also reports whatever makes the workbook unreadable)."""
     worksheet_parts = [name for name in parts if WORKSHEET_PART.match(name)]
-    if len(sheets) != 1 or sheets[0].typ not in _CELL_SHEETS or len(worksheet_parts) != 1:
-        return None
-    if len(parts[worksheet_parts[0]]) < BAND_MIN_BYTES:
+    if len(worksheet_parts) != 1 or len(parts[worksheet_parts[0]]) < BAND_MIN_BYTES:
         return None
     try:
-        result = banded_rows(parts, worksheet_parts[0], sheets[0].name)
+        result = banded_rows(parts, worksheet_parts[0])
     except BaseException as error:  # calamine panics are BaseExceptions: take the one-piece path
         _guard(error)
         return None
     if result is None:
         return None
-    rows, first_column = result
-    hidden = sheets[0].visible != python_calamine.SheetVisibleEnum.Visible
+    meta, rows, first_column = result
     return Table(
-        name=sheets[0].name,
-        rows=[render_row(row) for row in rows],
-        hidden=hidden,
+        name=meta.name,
+        rows=rows,
+        hidden=meta.visible != python_calamine.SheetVisibleEnum.Visible,
         first_column=first_column + 1,
     )
 
@@ -100,7 +99,7 @@ def _sheet_table(sheet: python_calamine.CalamineSheet, hidden: bool) -> Table:
         raise BadInputError(
             f"worksheet {sheet.name!r} has {sheet.height * sheet.width:,} cells, above the limit"
         )
-    rows = [render_row(row) for row in sheet.iter_rows()]
+    rows = render_rows(sheet.iter_rows())
     # iter_rows starts at the first row of the sheet but at the first *used* column; row i of the
     # list is sheet row i + 1 unless this calamine version skips leading rows too.
     leading = end[0] + 1 - len(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import openpyxl
@@ -393,6 +393,41 @@ def test_cells_render_as_a_person_sees_them() -> None:
     assert render_cell("  as typed  ") == "  as typed  "
 
 
+def test_grids_render_every_cell_as_render_cell_does_even_where_values_compare_equal() -> None:
+    from parsers.tables.cells import render_rows
+
+    # True == 1 == 1.0 and 10**16 == 1e16 as dict keys; equal aware moments differ in offset.
+    utc, plus_two = UTC, timezone(timedelta(hours=2))
+    rows: list[list[object]] = [
+        [1.0, True, 1, "1", datetime(2026, 11, 5, 12, 0, tzinfo=utc)],
+        [True, 1.0, 1, 1e16, datetime(2026, 11, 5, 14, 0, tzinfo=plus_two)],
+        [1, 1.0, True, 10**16, datetime(2026, 11, 5)],
+        [0.0, False, 0, "", date(2026, 11, 5)],
+        [False, 0.0, None, time(7, 30), timedelta(hours=36)],
+        [datetime(2026, 11, 5), date(2026, 11, 5), 1.0, True, datetime(2026, 11, 5)],
+    ]
+    assert render_rows(rows) == [[render_cell(value) for value in row] for row in rows]
+    assert render_rows(iter(rows))[1][:2] == ["TRUE", "1"]
+
+
+def test_table_rows_become_the_observations_context_observe_makes() -> None:
+    # table_observations builds Observation itself (see there): it must stay what observe builds.
+    context = ParseContext(
+        source="mail:carrier-desk",
+        source_ref="<abc@mail.example>",
+        observed_at=SEEN,
+        time_zone="Asia/Shanghai",
+    )
+    [table] = read("discharge_list_en.xlsx")
+    reading = table_observations(table, context, parser=PARSER)
+    assert reading.observations
+    for observation in reading.observations:
+        expected = context.observe(
+            dict(observation.fields), parser=PARSER, subject="container", source_ref=observation.source_ref
+        )
+        assert observation == expected and type(observation.fields) is dict
+
+
 def test_html_tables_of_a_mail_body_with_layout_tables() -> None:
     body = """<html><head><style>td{color:red}</style><script>var t = "<table>";</script></head><body>
     <table class="layout"><tr><td>
@@ -488,8 +523,17 @@ def test_big_sheet_parsed_in_parallel_bands_equals_one_piece(
         return pieces
 
     monkeypatch.setattr("parsers.tables.bands.split_sheet", spy)
+    results: list[object] = []
+    original_rows = __import__("parsers.tables.workbook", fromlist=["banded_rows"]).banded_rows
+
+    def rows_spy(*args):  # type: ignore[no-untyped-def]
+        results.append(original_rows(*args))
+        return results[-1]
+
+    monkeypatch.setattr("parsers.tables.workbook.banded_rows", rows_spy)
     [banded] = read_tables("a.xlsx", content)
     assert calls == [bands]
+    assert len(results) == 1 and results[0] is not None  # the bands made the table, not the fallback
     assert banded == one_piece
     assert banded.first_column == 3 and banded.rows[3][0] == "Container No."
 
@@ -499,8 +543,10 @@ def test_sheets_that_do_not_split_safely_stay_in_one_piece() -> None:
 
     rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(1, 50))
     sheet = b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>"
-    pieces = split_sheet(sheet, 2)
-    assert pieces is not None and len(pieces) == 2 and pieces[0][1] == 0
+    bands = split_sheet(sheet, 2)
+    assert bands is not None
+    pieces = [(b"".join(xml), first_row) for xml, first_row in bands]  # a band's XML comes in pieces
+    assert len(pieces) == 2 and pieces[0][1] == 0
     second, first_row = pieces[1]
     assert second.startswith(b'<worksheet><sheetData><row r="%d">' % (first_row + 1)) and 20 < first_row < 30
     assert b"".join(xml[22:-24] for xml, _ in pieces) == rows  # every row once, in order
