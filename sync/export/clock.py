@@ -36,7 +36,9 @@ class Clock:
         self.fixed = fixed_zone
         self.label = fixed_zone or "local time"  # what the headers say
         self._today: dict[str, date] = {}
-        self._offsets: dict[tuple[str, int], float] = {}  # (zone, UTC hour) → offset in days
+        # zone → UTC hour → offset in days: one dict per zone, so the hot loops look up by a plain
+        # int (no (zone, hour) tuple to build and hash per moment) and can hold a zone's dict
+        self._offsets: dict[str, dict[int, float]] = {}
 
     def zone_name(self, row_zone: str | None) -> str:
         return self.fixed or row_zone or "UTC"
@@ -64,12 +66,22 @@ class Clock:
         second: a Julian day in a double carries ~50 µs of noise, enough for a reader that
         truncates (LibreOffice) to show 09:30 as 09:29."""
         hour = int(utc * 24)
-        offset = self._offsets.get((zone_name, hour))
+        table = self._offsets.get(zone_name)
+        offset = None if table is None else table.get(hour)
         if offset is None:
-            offset = self._offset(zone_name, hour, utc)
+            offset = self.offset(zone_name, hour, utc)
         return round((utc + offset) * _DAY_SECONDS) / _DAY_SECONDS
 
-    def _offset(self, zone_name: str, hour: int, utc: float) -> float:
+    def offsets(self, zone_name: str) -> dict[int, float]:
+        """The zone's cache of offsets (in days) by UTC hour, `int(utc * 24)`, for a loop that
+        looks them up itself; a missing hour comes from `offset`."""
+        table = self._offsets.get(zone_name)
+        if table is None:
+            table = self._offsets[zone_name] = {}
+        return table
+
+    def offset(self, zone_name: str, hour: int, utc: float) -> float:
+        """The zone's offset (in days) at UTC serial `utc` in UTC hour `hour`, cached by hour."""
         zone = _zone(zone_name)
         hour_start = _EXCEL_EPOCH_UTC + timedelta(hours=hour)
         first = hour_start.astimezone(zone).utcoffset() or timedelta()
@@ -77,9 +89,10 @@ class Clock:
         if first != last:  # the clock changes within this hour: this moment's own offset, uncached
             exact = (_EXCEL_EPOCH_UTC + timedelta(days=utc)).astimezone(zone).utcoffset() or timedelta()
             return exact.total_seconds() / _DAY_SECONDS
-        if len(self._offsets) >= _OFFSET_CACHE_LIMIT:
-            self._offsets.clear()
-        offset = self._offsets[(zone_name, hour)] = first.total_seconds() / _DAY_SECONDS
+        table = self.offsets(zone_name)
+        if len(table) >= _OFFSET_CACHE_LIMIT:
+            table.clear()
+        offset = table[hour] = first.total_seconds() / _DAY_SECONDS
         return offset
 
     def today(self, zone_name: str) -> date:

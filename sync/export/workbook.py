@@ -120,9 +120,7 @@ def write_workbook(
 
     with book:
         with book.sheet("Containers") as sheet:
-            append, values = sheet.append, ContainerRows(links, clock).values
-            for row in queries.container_rows(session, numbers):
-                append(values(row))
+            sheet.extend(map(ContainerRows(links, clock).values, queries.container_rows(session, numbers)))
             summary.containers = sheet.rows
         with book.sheet("Events") as sheet:
             write_events(sheet, queries.event_rows(session, numbers), clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from openpyxl import load_workbook
 from sync.export import xlsx
 from sync.export.clock import Clock
 from sync.export.sheets import holds_text
-from sync.export.xlsx import Column, XlsxWriter, excel_serial
+from sync.export.xlsx import SERIAL_EXACT_DAYS, Column, XlsxWriter, excel_serial, serial_text
 
 ZONES = (
     "America/Los_Angeles",
@@ -164,3 +165,22 @@ def test_links_of_a_container_and_of_its_whole_bill() -> None:
     assert links.containers_of("Acme") == {"MSKU1234565", "TGHU6961213"} and links.bills_of("Beta") == {
         "MAEU1"
     }
+
+
+def test_serial_text_is_the_float_formatting_it_replaces() -> None:
+    """xlsx.serial_text builds a second's serial number from a table: the same text as formatting
+    the float, for every second of days across the range (a sample) and past it."""
+    rng = random.Random(6346)
+    days = [
+        0,
+        1,
+        45_991,
+        SERIAL_EXACT_DAYS - 1,
+        SERIAL_EXACT_DAYS,
+        80_000,
+        *rng.sample(range(SERIAL_EXACT_DAYS), 40),
+    ]
+    for day in days:
+        for second in range(0, 86_400, 7):
+            seconds = day * 86_400 + second
+            assert serial_text(seconds) == f"{seconds / 86_400:.10f}", seconds
