@@ -41,6 +41,9 @@ def create_app(
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        # No OpenTelemetry here (the worker's metrics are Prometheus, /metrics): off, FastAPI
+        # skips looking for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = store
     app.state.options = options

@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import bindparam, select, update
+from fastapi.routing import APIRoute
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from api.db import run_db
+from api.db import run_read
+from api.prepared import Prepared
 from api.problems import ApiProblem
 from quaysync.errors import BadInputError
 from store.tables_api import ApiKeyRow
@@ -72,15 +75,15 @@ def revoke_key(session: Session, name: str, now: datetime | None = None) -> bool
 
 
 _KEYS = ApiKeyRow.__table__
-# Checked on every request: built once.
-_ACTIVE_KEY = select(_KEYS.c.name).where(
-    _KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None)
+# Checked on every request, in the store (a revoked key fails at once): compiled once.
+_ACTIVE_KEY = Prepared(
+    select(_KEYS.c.name).where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
 )
 
 
-def key_name_for(session: Session, token: str) -> str | None:
-    """The name of the active key with this token, else None."""
-    return session.connection().execute(_ACTIVE_KEY, {"key_hash": hash_token(token)}).scalar_one_or_none()
+def key_name_for(db: Session | Connection, token: str) -> str | None:
+    """The name of the active key with this token, else None (key_hash is unique)."""
+    return _ACTIVE_KEY.scalar(db, {"key_hash": hash_token(token)})
 
 
 def presented_token(request: Request, *, cookie: bool = False) -> str | None:
@@ -132,8 +135,28 @@ def authenticate(request: Request, *, cookie: bool = False) -> str | None:
 
 
 async def require_api_key(request: Request) -> str | None:
-    """FastAPI dependency for the API's routes (async: no thread hop; see api.db)."""
+    """The key check, as a FastAPI dependency for single routes (async: no thread hop; see api.db)."""
     token = _check_options(request, cookie=False)
     if token is None:
         return None
-    return _accept(request, await run_db(request, lambda session: key_name_for(session, token)))
+    return _accept(request, await run_read(request, lambda connection: key_name_for(connection, token)))
+
+
+class KeyedRoute(APIRoute):
+    """A route that needs an API key: `APIRouter(route_class=KeyedRoute)` keys every route of a router.
+
+    The check wraps FastAPI's own request handler (the documented way to customize APIRoute)
+    instead of being a router dependency: FastAPI solves a dependency on every request with
+    its general machinery (cache keys, overrides, parameter extraction), which cost more than
+    the key check itself. The check runs first, before the body or the parameters are read,
+    and raises the same 401 problem; `request.state.api_key` is set for the endpoint.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+        handler = super().get_route_handler()
+
+        async def keyed(request: Request) -> Any:
+            await require_api_key(request)
+            return await handler(request)
+
+        return keyed

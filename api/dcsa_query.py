@@ -9,7 +9,7 @@ from collections.abc import Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, false, func, literal_column, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -47,7 +47,7 @@ def _has_transport_call() -> ColumnElement[bool]:
     )
 
 
-def _transport_call_criteria(session: Session, wanted: str) -> ColumnElement[bool]:
+def _transport_call_criteria(session: Session | Connection, wanted: str) -> ColumnElement[bool]:
     """Events whose derived transportCallID is `wanted` (IDs are hashes: find the calls first)."""
     calls = session.execute(
         select(_EVENTS.c.vessel_name, _EVENTS.c.voyage, _EVENTS.c.location_code, _EVENTS.c.facility)
@@ -68,7 +68,7 @@ def _transport_call_criteria(session: Session, wanted: str) -> ColumnElement[boo
 
 
 def event_criteria(
-    session: Session, filters: EventFilters
+    session: Session | Connection, filters: EventFilters
 ) -> tuple[list[ColumnElement[bool]], dict[str, Any]]:
     """WHERE clauses for current, served events passing the filters, and their bound values.
 
@@ -193,13 +193,14 @@ def render(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 # The selected rows carry their container's B/L (for documentID and references), in one query.
-# What a DCSA event is made of (see quaysync.dcsa.to_dcsa), plus the paging keys.
+# What a DCSA event is made of (see quaysync.dcsa.to_dcsa), plus the paging keys; nothing else
+# (every value read is a Python object made per row).
 _DCSA_COLUMNS = [
     _EVENTS.c[name]
     for name in (
         "id", "event_id", "event_type", "event_code", "classifier", "event_at", "time_zone",
         "container_number", "bill_of_lading", "location_code", "facility", "vessel_name", "voyage",
-        "empty_indicator", "details", "superseded_by", "created_at",
+        "empty_indicator", "details", "created_at",
     )
 ]  # fmt: skip
 _WITH_BILL = select(*_DCSA_COLUMNS, _STATUS.c.bill_of_lading.label("container_bill")).select_from(
@@ -225,7 +226,7 @@ def _shape(filters: EventFilters, created_shape: tuple) -> Hashable | None:
 
 
 def events_page(
-    session: Session,
+    session: Session | Connection,
     filters: EventFilters,
     *,
     created: dict[str, datetime] | None = None,
@@ -243,7 +244,10 @@ def events_page(
         statement = _WITH_BILL.where(*criteria, *created_criteria(created))
         if shape is not None and len(_BY_SHAPE) < 512:
             _BY_SHAPE[shape] = statement
-    query = fingerprint({**filters.as_query(), "created": created, "descending": descending})
+
+    def query() -> str:
+        return fingerprint({**filters.as_query(), "created": created, "descending": descending})
+
     page = fetch_page(
         session,
         statement,

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, tuple_
+from sqlalchemy import Connection, Integer, Select, bindparam, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from api.prepared import Prepared, connection_of
 from api.problems import ApiProblem
 
 MAX_LIMIT = 1000
@@ -86,9 +87,10 @@ def clamp_limit(limit: int) -> int:
     return max(1, min(limit, MAX_LIMIT))
 
 
-# Paged statements by (caller's key, order, with a position): built once, values bound per call.
-# Building and hashing a SELECT costs more than running it on SQLite; hot queries reuse theirs.
-_PAGED: dict[Hashable, Select[Any]] = {}
+# Paged statements by (caller's key, order, with a position): built and compiled once, values
+# bound per call (api.prepared). Building and hashing a SELECT costs more than running it on
+# SQLite; hot queries reuse theirs.
+_PAGED: dict[Hashable, Prepared] = {}
 _PAGED_LIMIT = 512
 
 
@@ -104,14 +106,14 @@ def _paged(
 
 
 def fetch_page(
-    session: Session,
+    session: Session | Connection,
     statement: Select[Any],
     keys: Sequence[ColumnElement[Any]],
     key_of: Callable[[Any], tuple[Any, ...]],
     *,
     limit: int,
     cursor: str | None,
-    query: str,
+    query: str | Callable[[], str],
     descending: bool = False,
     params: Mapping[str, Any] | None = None,
     memo: Hashable | None = None,
@@ -120,28 +122,44 @@ def fetch_page(
     """One page of `statement` in `keys` order (unique together), from `cursor` on.
 
     `params`: values for the statement's bind parameters. `memo`: a key naming the statement's
-    shape (same key, same statement) so the paged form is built once. `core`: the statement
-    selects table columns, not ORM entities.
+    shape (same key, same statement) so the paged form is built and compiled once (it must
+    select table columns). `core`: the statement selects table columns, not ORM entities.
+    `session`: a Session, or a Core connection for core statements. `query`: the filters'
+    fingerprint, or a function making it (only a page with a cursor in or out needs one).
     """
+    # Made only when a cursor comes in or goes out: hashing the filters costs more than a page
+    # without one needs.
+    made = query if isinstance(query, str) else None
+
+    def identity() -> str:
+        nonlocal made
+        if made is None:
+            made = query() if callable(query) else query
+        return made
+
     limit = clamp_limit(limit)
-    direction, position = ("after", None) if not cursor else decode_cursor(cursor, query, len(keys))
+    direction, position = ("after", None) if not cursor else decode_cursor(cursor, identity(), len(keys))
     forward = direction == "after"
     ascending = forward != descending
     positioned = position is not None
-    if memo is None:
-        paged = _paged(statement, keys, ascending, positioned)
-    else:
-        paged = _PAGED.get((memo, ascending, positioned))  # type: ignore[assignment]
-        if paged is None:
-            paged = _paged(statement, keys, ascending, positioned)
-            if len(_PAGED) < _PAGED_LIMIT:
-                _PAGED[(memo, ascending, positioned)] = paged
     values = {**(params or {}), "page_limit": limit + 1}
     if position is not None:
         values.update({f"page_key_{index}": value for index, value in enumerate(position)})
-    # Core statements skip the ORM's execution layer (cheaper on hot paths); ORM ones need it.
-    execute = session.connection().execute if core else session.execute
-    rows = list(execute(paged, values))
+    if memo is not None:
+        prepared = _PAGED.get((memo, ascending, positioned))
+        if prepared is None:
+            prepared = Prepared(_paged(statement, keys, ascending, positioned))
+            if len(_PAGED) < _PAGED_LIMIT:
+                _PAGED[(memo, ascending, positioned)] = prepared
+        rows = prepared.all(session, values)
+    else:
+        paged = _paged(statement, keys, ascending, positioned)
+        # Core statements skip the ORM's execution layer (cheaper on hot paths); ORM ones need it.
+        if core:
+            rows = list(connection_of(session).execute(paged, values))
+        else:
+            assert isinstance(session, Session), "ORM statements need a Session"
+            rows = list(session.execute(paged, values))
     more = len(rows) > limit
     rows = rows[:limit]
     if not forward:
@@ -150,7 +168,7 @@ def fetch_page(
     if rows:
         first, last = key_of(rows[0]), key_of(rows[-1])
         if (more and forward) or (not forward):
-            next_cursor = encode_cursor("after", last, query)
+            next_cursor = encode_cursor("after", last, identity())
         if (more and not forward) or (forward and positioned):
-            prev_cursor = encode_cursor("before", first, query)
+            prev_cursor = encode_cursor("before", first, identity())
     return Page(rows, next_cursor, prev_cursor)

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from api.numbers import check_container_number, normalize_bill_of_lading
 from api.paging import fetch_page, fingerprint
+from api.prepared import Prepared
 from api.zones import days_left, local_iso
 from store.tables import (
     AlertRow,
@@ -35,14 +36,26 @@ _OBSERVATIONS = ObservationRow.__table__
 HOLD_STATES = ("hold", "inspection")
 
 
-# Hot statements, built once (building a SELECT costs more than running it on SQLite).
+# What status_document reads: every column but the merge's bookkeeping (field_sources, a
+# document per field and source, is the largest JSON of the row; decoding it for every answer
+# would be wasted).
+_DOCUMENT_COLUMNS = [column for column in _STATUS.columns if column.name not in ("field_sources",)]
+_LINK_COLUMNS = (_LINKS.c.container_number, _LINKS.c.order_ref, _LINKS.c.bill_of_lading, _LINKS.c.customer)
+
+# Hot statements, built once (building a SELECT costs more than running it on SQLite); the
+# one-container ones are also compiled once and run at the driver level (api.prepared).
 _LINKS_OF = (
-    select(_LINKS.c.container_number, _LINKS.c.order_ref, _LINKS.c.bill_of_lading, _LINKS.c.customer)
+    select(*_LINK_COLUMNS)
     .where(_LINKS.c.container_number.in_(bindparam("numbers", expanding=True)))
     .order_by(_LINKS.c.id)
 )
-_STATUS_OF = select(_STATUS).where(_STATUS.c.container_number == bindparam("number"))
-_STATUSES_OF = select(_STATUS).where(_STATUS.c.container_number.in_(bindparam("numbers", expanding=True)))
+_LINKS_OF_ONE = Prepared(
+    select(*_LINK_COLUMNS).where(_LINKS.c.container_number == bindparam("number")).order_by(_LINKS.c.id)
+)
+_STATUS_OF = Prepared(select(*_DOCUMENT_COLUMNS).where(_STATUS.c.container_number == bindparam("number")))
+_STATUSES_OF = select(*_DOCUMENT_COLUMNS).where(
+    _STATUS.c.container_number.in_(bindparam("numbers", expanding=True))
+)
 
 
 def _links_for(session: Session, numbers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -126,12 +139,15 @@ def status_document(
     }
 
 
-def container_status(session: Session, number: str, now: datetime | None = None) -> dict[str, Any] | None:
+def container_status(
+    db: Session | Connection, number: str, now: datetime | None = None
+) -> dict[str, Any] | None:
     """The container's current status, or None when it is not tracked."""
-    row = session.connection().execute(_STATUS_OF, {"number": number}).first()
+    row = _STATUS_OF.first(db, {"number": number})
     if row is None:
         return None
-    return status_document(row, _links_for(session, [number]).get(number), now)
+    links = [link._asdict() for link in _LINKS_OF_ONE.all(db, {"number": number})]
+    return status_document(row, links, now)
 
 
 def container_statuses(
@@ -217,7 +233,7 @@ def list_containers(
         "tracking": tracking,
         "search": search,
     }
-    statement = select(_STATUS).where(*_container_filters(**filters))
+    statement = select(*_DOCUMENT_COLUMNS).where(*_container_filters(**filters))
     page = fetch_page(
         session,
         statement,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from api.ask import answer
-from api.auth import require_api_key
+from api.auth import KeyedRoute
 from api.db import run_db
 from api.responses import json_response
 
-router = APIRouter(tags=["Ask"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["Ask"], route_class=KeyedRoute)
 
 
 class Question(BaseModel):

@@ -11,14 +11,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 from starlette.responses import Response
 
 from api import subscriptions
-from api.auth import require_api_key
-from api.db import run_db
+from api.auth import KeyedRoute
+from api.db import run_db, run_read
 from api.dcsa_query import CREATED_OPERATORS, event_by_id, events_page
 from api.paging import Page, clamp_limit, fetch_page, fingerprint
 from api.problems import ApiProblem
@@ -37,7 +37,7 @@ from store.tables_api import EventSubscriptionRow
 
 # Reads are async and run their store work through api.db.run_db (no thread hop on SQLite);
 # subscription writes stay plain functions: FastAPI runs them in the thread pool.
-router = APIRouter(prefix="/v2", tags=["DCSA Track & Trace 2.2"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v2", tags=["DCSA Track & Trace 2.2"], route_class=KeyedRoute)
 
 INT32_MAX = 2**31 - 1
 
@@ -189,10 +189,10 @@ async def list_events(request: Request) -> Response:
     limit = _limit(request)
     cursor = request.query_params.get("cursor") or None
     descending = _descending(request.query_params.get("sort"))
-    events, page = await run_db(
+    events, page = await run_read(
         request,
-        lambda session: events_page(
-            session, filters, created=created, descending=descending, limit=limit, cursor=cursor
+        lambda connection: events_page(
+            connection, filters, created=created, descending=descending, limit=limit, cursor=cursor
         ),
     )
     return json_response(request, events, headers=_page_headers(request, page, bool(cursor)))

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api import queries
-from api.auth import require_api_key
-from api.db import run_db
+from api.auth import KeyedRoute
+from api.db import run_db, run_read
 from api.hotspots import DIMENSIONS, hotspots
 from api.numbers import check_container_number, normalize_bill_of_lading
 from api.paging import MAX_LIMIT
 from api.problems import ApiProblem
 from api.responses import json_response
 
-router = APIRouter(tags=["Status"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["Status"], route_class=KeyedRoute)
 
 Lifecycle = Literal["UNKNOWN", "IN_TRANSIT", "ARRIVED", "DISCHARGED", "GATED_OUT", "EMPTY_RETURNED"]
 Light = Literal["green", "amber", "red"]
@@ -66,7 +66,9 @@ def _paged(request: Request, page: dict) -> Response:
 @router.get("/containers/{number}", summary="A container's current status")
 async def get_container(request: Request, number: str) -> Response:
     container_number = container_number_or_422(number)
-    document = await run_db(request, lambda session: queries.container_status(session, container_number))
+    document = await run_read(
+        request, lambda connection: queries.container_status(connection, container_number)
+    )
     if document is None:
         raise _not_tracked("container", container_number)
     return json_response(request, document)
