@@ -412,16 +412,9 @@ class SheetWriter:
             return _BLANK
         if kind == _TEXT:
             return self._strings.cell(value)
-        if kind == _DATETIME:
-            return f"{opening}{(value if value.__class__ is float else excel_serial(value)):.10f}</v></c>"
-        if kind == _DATE:
-            return f"{opening}{value.toordinal() - _EPOCH_ORDINAL}</v></c>"
-        if kind == _INT:
-            return f"{opening}{int(value)}</v></c>"
-        if kind == _NUMBER:
-            amount = float(value)
-            return f"{opening}{amount!r}</v></c>" if math.isfinite(amount) else _BLANK
-        return lights.get(value) or self._strings.cell(value)
+        if kind == _LIGHT:
+            return lights.get(value) or self._strings.cell(value)
+        return _other_cell(kind, opening, value)
 
     def opening(self, column: int) -> str:
         """'<c s="N"><v>': what a number cell of column `column` (0-based) starts with."""
