@@ -347,12 +347,10 @@ def _recency_matters(row: dict[str, Any], source: str, precedence: Precedence) -
     if TIED in freshness[source]:
         return True
     rank = precedence.rank(source)
-    if any(other != source and "#" not in other and precedence.rank(other) == rank for other in freshness):
-        return True
-    return any(
-        other != source and precedence.rank(other) == rank
-        for by_source in row["disagreements"].values()
-        for other in by_source
+    # every source that ever spoke of the container has a freshness entry
+    rivals = {other for other in freshness if other != source and precedence.rank(other) == rank}
+    return any("#" not in rival for rival in rivals) or any(
+        rival in by_source for by_source in row["disagreements"].values() for rival in rivals
     )
 
 

@@ -36,8 +36,8 @@ class Clock:
         self.fixed = fixed_zone
         self.label = fixed_zone or "local time"  # what the headers say
         self._today: dict[str, date] = {}
-        # zone → UTC hour → offset in days: one dict per zone, so the hot loops look up by a plain
-        # int (no (zone, hour) tuple to build and hash per moment) and can hold a zone's dict
+        # zone → UTC hour → offset in days: one dict per zone, looked up by a plain int (no
+        # (zone, hour) tuple to build and hash per moment)
         self._offsets: dict[str, dict[int, float]] = {}
 
     def zone_name(self, row_zone: str | None) -> str:
@@ -65,22 +65,18 @@ class Clock:
         """A UTC serial day number (as the database computes it) as the zone's local one, to the
         second: a Julian day in a double carries ~50 µs of noise, enough for a reader that
         truncates (LibreOffice) to show 09:30 as 09:29."""
+        return self.local_seconds(utc, zone_name) / _DAY_SECONDS
+
+    def local_seconds(self, utc: float, zone_name: str) -> int:
+        """`from_utc_serial` in whole seconds since Excel's epoch (what xlsx.serial_text writes)."""
         hour = int(utc * 24)
         table = self._offsets.get(zone_name)
         offset = None if table is None else table.get(hour)
         if offset is None:
-            offset = self.offset(zone_name, hour, utc)
-        return round((utc + offset) * _DAY_SECONDS) / _DAY_SECONDS
+            offset = self._offset(zone_name, hour, utc)
+        return round((utc + offset) * _DAY_SECONDS)
 
-    def offsets(self, zone_name: str) -> dict[int, float]:
-        """The zone's cache of offsets (in days) by UTC hour, `int(utc * 24)`, for a loop that
-        looks them up itself; a missing hour comes from `offset`."""
-        table = self._offsets.get(zone_name)
-        if table is None:
-            table = self._offsets[zone_name] = {}
-        return table
-
-    def offset(self, zone_name: str, hour: int, utc: float) -> float:
+    def _offset(self, zone_name: str, hour: int, utc: float) -> float:
         """The zone's offset (in days) at UTC serial `utc` in UTC hour `hour`, cached by hour."""
         zone = _zone(zone_name)
         hour_start = _EXCEL_EPOCH_UTC + timedelta(hours=hour)
@@ -89,7 +85,7 @@ class Clock:
         if first != last:  # the clock changes within this hour: this moment's own offset, uncached
             exact = (_EXCEL_EPOCH_UTC + timedelta(days=utc)).astimezone(zone).utcoffset() or timedelta()
             return exact.total_seconds() / _DAY_SECONDS
-        table = self.offsets(zone_name)
+        table = self._offsets.setdefault(zone_name, {})
         if len(table) >= _OFFSET_CACHE_LIMIT:
             table.clear()
         offset = table[hour] = first.total_seconds() / _DAY_SECONDS

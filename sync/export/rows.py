@@ -179,21 +179,16 @@ class LinkIndex:
 
 def load_links(session: Session) -> LinkIndex:
     index = LinkIndex()
-    by_container, by_bill = index.by_container, index.by_bill
-    no_pairs: Pairs = ()
     links = select(_LINKS.c.container_number, _LINKS.c.bill_of_lading, _LINKS.c.order_ref, _LINKS.c.customer)
     for container, bill, order_ref, customer in plain_rows(session, links):
-        pair = (order_ref, (customer.strip() or None) if customer else None)
-        if container:
-            by_container[container] = (*by_container.get(container, no_pairs), pair)
-        elif bill:  # an order of the whole B/L: every container of it belongs to that order
-            by_bill[bill] = (*by_bill.get(bill, no_pairs), pair)
+        # a link without a container is an order of the whole B/L: every container of it belongs to it
+        index.add(container, bill, order_ref, (customer.strip() or None) if customer else None)
     shipments = select(_SHIPMENTS.c.bill_of_lading, _SHIPMENTS.c.customer).where(
         _SHIPMENTS.c.customer.is_not(None)
     )
     for bill, customer in plain_rows(session, shipments):
         if customer and customer.strip():
-            by_bill[bill] = (*by_bill.get(bill, no_pairs), ("", customer.strip()))
+            index.add("", bill, "", customer.strip())
     return index
 
 

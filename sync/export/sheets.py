@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.export import rows as queries
 from sync.export.clock import Clock
-from sync.export.xlsx import BLANK_CELL, SERIAL_EXACT_DAYS, Column, SheetWriter, second_fractions
+from sync.export.xlsx import BLANK_CELL, Column, SheetWriter, serial_text
 
 LIFECYCLE_WORDS = {
     "UNKNOWN": "Unknown",
@@ -47,7 +47,6 @@ EVENT_WORDS = {
 }
 HOLD_ORDER = ("customs", "freight", "line", "usda", "tmf", "other")
 _REST_CACHE_LIMIT = 200_000  # rendered event cells kept for reuse (a few thousand are typical)
-_DAY_SECONDS = 86_400.0
 OUTCOME_LIGHTS = {
     "ok": "green",
     "partial": "amber",
@@ -268,41 +267,27 @@ def write_events(sheet: SheetWriter, events: Iterable[Sequence[Any]], clock: Clo
 def _event_cells(sheet: SheetWriter, events: Iterable[Sequence[Any]], clock: Clock) -> Iterator[str]:
     # The one Python loop run per event (the writer wraps the rows in C), so what is looked up
     # per row is prepared once: per container the cells up to the time, per `shown` the cells
-    # after it and its zone's offsets (`Clock.from_utc_serial`, inlined).
+    # after it and its zone.
     render = sheet.render
     when_opening = sheet.opening(1)
-    blank = BLANK_CELL
-    offset_at = clock.offset
-    fractions = second_fractions()
+    local_seconds = clock.local_seconds
     last_container, head, blank_head = None, "", ""
-    rests: dict[str, tuple[dict[int, float], str, str]] = {}  # shown → (offsets, zone, cells after the time)
+    rests: dict[str, tuple[str, str]] = {}  # shown → (zone, cells after the time)
     for container, utc, shown in events:
         rest = rests.get(shown)
         if rest is None:
             if len(rests) >= _REST_CACHE_LIMIT:
                 rests.clear()
-            zone, cells = _render_event_rest(sheet, clock, shown)
-            rest = rests[shown] = (clock.offsets(zone), zone, cells)
+            rest = rests[shown] = _render_event_rest(sheet, clock, shown)
         if container != last_container:  # events come container by container
             last_container = container
             first = render((container,))
-            head, blank_head = first + when_opening, first + blank
-        offsets, zone, cells = rest
+            head, blank_head = first + when_opening, first + BLANK_CELL
+        zone, cells = rest
         if utc is None:
             yield blank_head + cells
-            continue
-        hour = int(utc * 24)
-        offset = offsets.get(hour)
-        if offset is None:
-            offset = offset_at(zone, hour, utc)
-        # the local time to the second (as Clock.from_utc_serial), written as xlsx.serial_text
-        seconds = round((utc + offset) * _DAY_SECONDS)
-        day, second = divmod(seconds, 86_400)
-        fraction = fractions[second]
-        if fraction is not None and 0 <= day < SERIAL_EXACT_DAYS:
-            yield f"{head}{day}{fraction}</v></c>{cells}"
         else:
-            yield f"{head}{seconds / _DAY_SECONDS:.10f}</v></c>{cells}"
+            yield f"{head}{serial_text(local_seconds(utc, zone))}</v></c>{cells}"
 
 
 def _render_event_rest(sheet: SheetWriter, clock: Clock, shown: str) -> tuple[str, str]:
