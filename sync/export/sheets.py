@@ -15,8 +15,9 @@ import orjson
 from sqlalchemy.orm import Session
 
 from sync.export import rows as queries
+from sync.export.cells import BLANK_CELL, Column, serial_text
 from sync.export.clock import Clock
-from sync.export.xlsx import BLANK_CELL, Column, SheetWriter, serial_text
+from sync.export.xlsx import SheetWriter
 
 LIFECYCLE_WORDS = {
     "UNKNOWN": "Unknown",

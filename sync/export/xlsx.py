@@ -7,7 +7,8 @@ containers, hundreds of thousands of events) are serialized here as `<row>` elem
 openpyxl's own style ids and streamed into each sheet's `<sheetData>` of the final zip, while a
 second thread compresses (zlib releases the GIL). openpyxl spends most of its time per cell — a
 Cell object, an lxml element, attribute dictionaries — in write-only mode as in the default one;
-this spends about a twentieth of that.
+this spends about a twentieth of that. What a cell is — its kind, its XML, the shared strings —
+lives in sync/export/cells.py.
 
 Two choices keep the XML small (half of what openpyxl writes), which is most of the time saved:
 - texts go to a shared-strings table (xl/sharedStrings.xml, added to the package's content
@@ -29,22 +30,35 @@ import io
 import itertools
 import math
 import queue
-import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-CellKind = Literal["text", "int", "number", "money", "date", "datetime", "light"]
+from sync.export.cells import (
+    BLANK,
+    DATE,
+    DATETIME,
+    EPOCH_ORDINAL,
+    INT,
+    KIND_CODES,
+    LIGHT,
+    NUMBER,
+    TEXT,
+    Column,
+    LightCells,
+    SharedStrings,
+    column_cells,
+    excel_serial,
+    other_cell,
+)
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -58,161 +72,12 @@ LIGHT_COLOURS = {
 HEADER_FILL = "DDEBF7"
 MAX_ROWS = 1_048_576  # Excel's sheet limit, header included
 MAX_DATA_ROWS = MAX_ROWS - 1
-MAX_CELL_TEXT = 32_767  # Excel's limit of characters in a cell
-_EPOCH = datetime(1899, 12, 30)
-_EPOCH_ORDINAL = _EPOCH.toordinal()
-_SECONDS_PER_DAY = 86_400.0
-# Times are written as serial days with 10 decimals (f"{serial:.10f}"): within 5 µs of the moment,
-# which LibreOffice needs (it truncates to the displayed minute: 8 decimals showed 09:30 as 09:29),
-# and twice as fast to format as the shortest repr.
-# XML 1.0 forbids these characters even escaped (openpyxl refuses them; we drop them).
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SPLICE_AT = b"</sheetData>"
 _CHUNK_ROWS = 2_000
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _SHARED_STRINGS_RELATION = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
-_BLANK = "<c/>"
 _ROW = '<row r="{}">{}</row>'
-BLANK_CELL = _BLANK
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    width: float
-    kind: CellKind = "text"
-    # For "light" columns: which cell text gets which light's fill (default: green/amber/red)
-    lights: Mapping[str, str] | None = None
-
-
-def excel_serial(moment: datetime) -> float:
-    """A naive datetime as Excel's serial day number (1900 date system)."""
-    delta = moment - _EPOCH
-    return delta.days + delta.seconds / _SECONDS_PER_DAY
-
-
-# A whole second's serial number, f"{seconds / 86400:.10f}", as its day and a table of the text
-# after it: a tenth of the Events sheet's time went to formatting floats. Exact where the table has
-# an entry and the day is below 2**16 (year 2079): the day number's double is then within 3.7e-12
-# of seconds / 86400, and that is at a 10-decimal rounding boundary (x.5e-10) only for fractions
-# k / 86400 whose 11th decimal onwards is 13/27 or 14/27 (1.9e-12 away); those have no entry, and
-# such seconds (1 in 13.5) are formatted as a float. Checked against float formatting for every
-# second of 684 days across the range (tests/sheets/test_sheets_writer.py checks a sample).
-SERIAL_EXACT_DAYS = 65_536
-
-
-@lru_cache(maxsize=1)
-def second_fractions() -> list[str | None]:
-    """By second of the day: '.xxxxxxxxxx' of its serial number, or None where formatting the
-    whole serial as a float can round its last digit otherwise (see above)."""
-    return [
-        None if (3_125_000 * second) % 27 in (13, 14) else f"{second / _SECONDS_PER_DAY:.10f}"[1:]
-        for second in range(86_400)
-    ]
-
-
-def serial_text(seconds: int) -> str:
-    """Excel's serial number of a whole second since its epoch, as times are written: the same
-    text as f"{seconds / 86400:.10f}", made faster."""
-    day, second = divmod(seconds, 86_400)
-    fraction = second_fractions()[second]
-    if fraction is not None and 0 <= day < SERIAL_EXACT_DAYS:
-        return f"{day}{fraction}"
-    return f"{seconds / _SECONDS_PER_DAY:.10f}"
-
-
-def _shared_item(value: Any) -> str:
-    """A text as a shared-strings item (`<si>`), or '' when nothing printable is left of it."""
-    text = value if value.__class__ is str else str(value)
-    if not text:
-        return ""
-    if not text.isprintable() or text[0] == " " or text[-1] == " ":
-        text = _ILLEGAL.sub("", text)
-        if not text:
-            return ""
-    if len(text) > MAX_CELL_TEXT:
-        text = text[: MAX_CELL_TEXT - 1] + "…"
-    if "&" in text or "<" in text or ">" in text:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if text[0].isspace() or text[-1].isspace():
-        return f'<si><t xml:space="preserve">{text}</t></si>'
-    return f"<si><t>{text}</t></si>"
-
-
-class _TextCells(dict[Any, str]):
-    """text → the XML of an unstyled cell showing it (the same in every sheet). Looked up with
-    `[]`, a missing one is made, and kept when it is a text: a column of cells is then one
-    `map` of a C-level look-up (see `SheetWriter.extend`)."""
-
-    def __init__(self, strings: SharedStrings) -> None:
-        super().__init__()
-        self[None] = _BLANK
-        self._strings = strings
-
-    def __missing__(self, value: Any) -> str:
-        return self._strings.cell(value)  # which keeps it, for a text
-
-
-class _LightCells(dict[Any, str]):
-    """A light column's cells: its texts with their light's fill; any other text unstyled."""
-
-    def __init__(self, strings: SharedStrings) -> None:
-        super().__init__()
-        self[None] = self[""] = _BLANK
-        self._strings = strings
-
-    def __missing__(self, value: Any) -> str:
-        cell = self._strings.cell(value)
-        if value.__class__ is str:
-            self[value] = cell
-        return cell
-
-
-class SharedStrings:
-    """The workbook's shared-strings table: each distinct text is stored once and cells name it
-    by number — half the XML of inline strings for sheets that repeat containers and places."""
-
-    def __init__(self) -> None:
-        self._numbers: dict[str, int] = {}
-        self.items: list[str] = []
-        self.cells = _TextCells(self)
-
-    def number(self, value: Any) -> int | None:
-        """The number of a text in the table (added if new); None for a text with nothing to show."""
-        text = value if value.__class__ is str else str(value)
-        number = self._numbers.get(text)
-        if number is None:
-            item = _shared_item(text)
-            if not item:
-                return None
-            number = self._numbers[text] = len(self.items)
-            self.items.append(item)
-        return number
-
-    def cell(self, value: Any, style: str = "") -> str:
-        """The XML of a cell showing `value` as text (an empty `<c/>` when there is nothing)."""
-        number = self.number(value)
-        cell = _BLANK if number is None else f'<c{style} t="s"><v>{number}</v></c>'
-        if not style and value.__class__ is str:
-            self.cells[value] = cell
-        return cell
-
-    def xml_chunks(self) -> Iterable[bytes]:
-        yield (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<sst xmlns="{_MAIN_NS}" uniqueCount="{len(self.items)}">'
-        ).encode()
-        for start in range(0, len(self.items), 50_000):
-            yield "".join(self.items[start : start + 50_000]).encode("utf-8")
-        yield b"</sst>"
-
-
-# Cell kinds as small ints: the row loop compares them millions of times.
-_TEXT, _DATETIME, _DATE, _INT, _NUMBER, _LIGHT = range(6)
-_KIND_CODES = {"text": _TEXT, "datetime": _DATETIME, "date": _DATE, "int": _INT, "number": _NUMBER,
-               "money": _NUMBER, "light": _LIGHT}  # fmt: skip
 
 
 class _Compressor:
@@ -248,51 +113,6 @@ class _Compressor:
             raise self._error
 
 
-def _column_cells(
-    kind: int, opening: str, lights: dict[Any, str], texts: dict[Any, str]
-) -> Callable[[Sequence[Any]], list[str]]:
-    """What makes a column's cells from a chunk of its values: the same cells as
-    `SheetWriter.append`, the common type of each kind on the comprehension's first branch."""
-    if kind == _TEXT:
-        return lambda values: list(map(texts.__getitem__, values))
-    if kind == _LIGHT:
-        return lambda values: list(map(lights.__getitem__, values))
-    if kind == _DATETIME:
-        return lambda values: [
-            f"{opening}{value:.10f}</v></c>"
-            if value.__class__ is float
-            else _other_cell(kind, opening, value)
-            for value in values
-        ]
-    if kind == _INT:
-        return lambda values: [
-            f"{opening}{value}</v></c>" if value.__class__ is int else _other_cell(kind, opening, value)
-            for value in values
-        ]
-    if kind == _NUMBER:
-        return lambda values: [
-            f"{opening}{value!r}</v></c>"
-            if value.__class__ is float and math.isfinite(value)
-            else _other_cell(kind, opening, value)
-            for value in values
-        ]
-    return lambda values: [_other_cell(kind, opening, value) for value in values]
-
-
-def _other_cell(kind: int, opening: str, value: Any) -> str:
-    """A number or date cell the way `SheetWriter.append` makes it, for the less common values."""
-    if value is None or value == "":
-        return _BLANK
-    if kind == _DATETIME:
-        return f"{opening}{(value if value.__class__ is float else excel_serial(value)):.10f}</v></c>"
-    if kind == _DATE:
-        return f"{opening}{value.toordinal() - _EPOCH_ORDINAL}</v></c>"
-    if kind == _INT:
-        return f"{opening}{int(value)}</v></c>"
-    amount = float(value)
-    return f"{opening}{amount!r}</v></c>" if math.isfinite(amount) else _BLANK
-
-
 class SheetWriter:
     """The rows of one worksheet: append values in column order; None (or '') leaves a cell blank.
 
@@ -321,14 +141,14 @@ class SheetWriter:
         for column in self.columns:
             style = styles.get(column.kind)
             opening = f'<c s="{style}"><v>' if style else "<c><v>"
-            lights = _LightCells(strings)
+            lights = LightCells(strings)
             if column.kind == "light":
                 mapping = column.lights or {light: light for light in LIGHT_COLOURS}
                 for text, light in mapping.items():
                     lights[text] = strings.cell(text, self._light_styles[light])
-            kind = _KIND_CODES[column.kind]
+            kind = KIND_CODES[column.kind]
             self._cells.append((kind, opening, lights))
-            self._columns.append(_column_cells(kind, opening, lights, strings.cells))
+            self._columns.append(column_cells(kind, opening, lights, strings.cells))
 
     def append(self, values: Sequence[Any]) -> None:
         if self._next_row > MAX_ROWS:
@@ -342,22 +162,22 @@ class SheetWriter:
         text_cell = self._strings.cell
         for (kind, opening, lights), value in zip(self._cells, values, strict=False):
             if value is None:
-                add(_BLANK)
-            elif kind == _TEXT:
+                add(BLANK)
+            elif kind == TEXT:
                 cell = known.get(value) if value.__class__ is str else None
                 add(text_cell(value) if cell is None else cell)
             elif value == "":
-                add(_BLANK)
-            elif kind == _DATETIME:
+                add(BLANK)
+            elif kind == DATETIME:
                 serial = value if value.__class__ is float else excel_serial(value)
                 add(f"{opening}{serial:.10f}</v></c>")
-            elif kind == _DATE:
-                add(f"{opening}{value.toordinal() - _EPOCH_ORDINAL}</v></c>")
-            elif kind == _INT:
+            elif kind == DATE:
+                add(f"{opening}{value.toordinal() - EPOCH_ORDINAL}</v></c>")
+            elif kind == INT:
                 add(f"{opening}{int(value)}</v></c>")
-            elif kind == _NUMBER:
+            elif kind == NUMBER:
                 amount = float(value)
-                add(f"{opening}{amount!r}</v></c>" if math.isfinite(amount) else _BLANK)
+                add(f"{opening}{amount!r}</v></c>" if math.isfinite(amount) else BLANK)
             else:  # light: text with the light's own fill
                 add(lights.get(value) or text_cell(value))
         add("</row>")
@@ -408,13 +228,13 @@ class SheetWriter:
 
     def _cell(self, kind: int, opening: str, lights: dict[str, str], value: Any) -> str:
         """One cell's XML, as `append` writes it (which inlines this for speed)."""
-        if value is None or (kind != _TEXT and value == ""):
-            return _BLANK
-        if kind == _TEXT:
+        if value is None or (kind != TEXT and value == ""):
+            return BLANK
+        if kind == TEXT:
             return self._strings.cell(value)
-        if kind == _LIGHT:
+        if kind == LIGHT:
             return lights.get(value) or self._strings.cell(value)
-        return _other_cell(kind, opening, value)
+        return other_cell(kind, opening, value)
 
     def opening(self, column: int) -> str:
         """'<c s="N"><v>': what a number cell of column `column` (0-based) starts with."""
@@ -627,11 +447,6 @@ __all__ = [
     "LIGHT_COLOURS",
     "MAX_DATA_ROWS",
     "MONEY_FORMAT",
-    "Column",
-    "SharedStrings",
     "SheetWriter",
     "XlsxWriter",
-    "excel_serial",
-    "second_fractions",
-    "serial_text",
 ]

@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from sync.export import xlsx
+from sync.export import cells, xlsx
+from sync.export.cells import SERIAL_EXACT_DAYS, Column, excel_serial, serial_text
 from sync.export.clock import Clock
 from sync.export.sheets import holds_text
-from sync.export.xlsx import SERIAL_EXACT_DAYS, Column, XlsxWriter, excel_serial, serial_text
+from sync.export.xlsx import XlsxWriter
 
 ZONES = (
     "America/Los_Angeles",
@@ -94,7 +95,7 @@ def test_text_is_escaped_cleaned_and_kept_within_excel_limits() -> None:
     )
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1] == ("<b>Tom & Jerry</b>", "  padded  ", "bell and  nul")
-    assert len(rows[2][0]) == xlsx.MAX_CELL_TEXT and rows[2][0].endswith("…")
+    assert len(rows[2][0]) == cells.MAX_CELL_TEXT and rows[2][0].endswith("…")
     assert rows[2][1] == '=HYPERLINK("http://evil")' and sheet["B3"].data_type == "s"  # text, never a formula
     assert rows[2][2] == "箱号\n第二行"
     assert rows[3] == (None, None, "after two blanks")  # blanks keep the columns in place
@@ -168,7 +169,7 @@ def test_links_of_a_container_and_of_its_whole_bill() -> None:
 
 
 def test_serial_text_is_the_float_formatting_it_replaces() -> None:
-    """xlsx.serial_text builds a second's serial number from a table: the same text as formatting
+    """cells.serial_text builds a second's serial number from a table: the same text as formatting
     the float, for every second of days across the range (a sample) and past it."""
     rng = random.Random(6346)
     days = [
