@@ -110,7 +110,12 @@ class Observation:
 
     def content_hash(self) -> str:
         """Identity of what was said (source, subject and fields), not of when it was seen."""
-        said = {name: value for name, value in self.fields.items() if value is not None}
+        fields = self.fields
+        # Most sources name every column every time; copy only when some say nothing (None).
+        if type(fields) is dict and None not in fields.values():
+            said = fields
+        else:
+            said = {name: value for name, value in fields.items() if value is not None}
         try:
             # orjson: ~4x faster than repr() here, and every observation is hashed on ingest
             text = orjson.dumps([self.source, self.subject, said], option=orjson.OPT_SORT_KEYS)

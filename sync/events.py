@@ -37,6 +37,19 @@ _EVENTS = EventRow.__table__
 _OBSERVATIONS = ObservationRow.__table__
 
 
+_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+
+
+def event_uuid(name: str) -> str:
+    """`str(uuid.uuid5(EVENT_NAMESPACE, name))`, without building a UUID object: every new
+    event version gets one, and the object cost as much as the SHA-1."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 @lru_cache(maxsize=65536)
 def _digest(*parts: object) -> str:
     text = "\x1f".join("" if part is None else str(part) for part in parts)
@@ -129,6 +142,9 @@ class EventMergeResult:
     updated: int = 0
     # containers with any event row added or changed (their lifecycle is re-read)
     containers_changed: set[str] = field(default_factory=set)
+    # the current events of containers the store had never seen, which are all in this batch:
+    # (container number, event code, classifier, empty indicator, event time, timed)
+    new_container_events: list[tuple[str, str, str, str | None, datetime, bool]] = field(default_factory=list)
 
 
 def _version_of(candidate: EventCandidate) -> _Version:
@@ -239,7 +255,7 @@ def _row(version: _Version, now: datetime) -> dict[str, Any]:
     fact = candidate.fact
     subject = candidate.subject_key
     return {
-        "event_id": str(uuid.uuid5(EVENT_NAMESPACE, version.natural_key + version.version_hash)),
+        "event_id": event_uuid(version.natural_key + version.version_hash),
         "natural_key": version.natural_key,
         "version_hash": version.version_hash,
         "event_type": fact.event_type,
@@ -374,6 +390,9 @@ def merge_events(
         current = _current(versions, precedence)
         changed_here = False
         for version in versions:
+            if version.stored is None and version is current:  # a new current version: written
+                changed_here = True
+                continue
             wanted = {
                 "source": version.source,
                 "observed_at": version.first_seen,
@@ -396,6 +415,18 @@ def merge_events(
                 updates.append({"id": version.row_id, **wanted})
         if changed_here and subject[0] == "container":
             result.containers_changed.add(subject[1])
+        if subject in unseen and current.candidate is not None:
+            fact = current.candidate.fact
+            result.new_container_events.append(
+                (
+                    subject[1],
+                    fact.event_code,
+                    fact.classifier,
+                    fact.empty_indicator,
+                    current.event_at,
+                    current.timed,
+                )
+            )
     result.updated = update_by_key(session, _EVENTS, "id", updates)
     result.updated += update_by_key(session, _EVENTS, "id", described_updates)
     return result

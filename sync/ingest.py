@@ -452,7 +452,13 @@ def _ingest(
     report.updated_events = events.updated
     report.new_event_ids = events.added_ids
     report.changed_containers = merge_statuses(
-        session, statements, settings.precedence, now, events.containers_changed, stored
+        session,
+        statements,
+        settings.precedence,
+        now,
+        events.containers_changed,
+        stored,
+        events.new_container_events,
     )
     calls = [
         (entry.normalized, entry.content_hash[:PROVENANCE_HASH_LENGTH])

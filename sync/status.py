@@ -7,7 +7,8 @@ where something changed, and only the changed columns; replaying a batch writes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -125,13 +126,17 @@ def _set(row: dict[str, Any], column: str, value: Any, changed: set[str]) -> Non
 def _apply_effective(row: dict[str, Any], names: set[str], precedence: Precedence, changed: set[str]) -> None:
     """Recompute the columns fed by the fields in `names`."""
     sources, freshness = row["field_sources"], row["freshness"]
+    winners: dict[str, Any] = {}
 
     def winner(name: str) -> Any:
-        return effective(sources, freshness, name, precedence)[0]
+        if name not in winners:
+            winners[name] = effective(sources, freshness, name, precedence)[0]
+        return winners[name]
 
     disagreements = dict(row["disagreements"])
     for name in names:
         value, disagreement = effective(sources, freshness, name, precedence)
+        winners[name] = value
         if disagreement and name != "not_found":  # each source's answer is kept in `not_found` itself
             disagreements[name] = disagreement
         else:
@@ -210,38 +215,59 @@ def _freshen(
     if advance_freshness(sources, freshness, statement.source, at, statement.content_hash):
         changed.update(("freshness", "field_sources"))
         # a later statement can change who wins where sources of equal strength compete
-        rank = precedence.rank(statement.source)
-        touched.update(
-            name
-            for name, by_source in sources.items()
-            if len(by_source) > 1
-            and any(precedence.rank(other) == rank for other in by_source if other != statement.source)
+        # (every source that spoke of the container has a freshness entry: no rival, no race)
+        source, rank = statement.source, precedence.rank(statement.source)
+        rivals = [other for other in freshness if other != source and precedence.rank(other) == rank]
+        if rivals:
+            touched.update(
+                name
+                for name, by_source in sources.items()
+                if len(by_source) > 1 and any(rival in by_source for rival in rivals)
+            )
+
+
+# A current event as the lifecycle reads it:
+# (container number, event code, classifier, empty indicator, event time, timed)
+CurrentEvent = tuple[str, str, str, str | None, datetime, bool]
+_MILESTONE_COLUMNS = (
+    _EVENTS.c.container_number,
+    _EVENTS.c.event_code,
+    _EVENTS.c.classifier,
+    _EVENTS.c.empty_indicator,
+    _EVENTS.c.event_at,
+    _EVENTS.c.timed,
+)
+
+
+def _stored_events(session: Session, container_numbers: list[str]) -> Iterator[CurrentEvent]:
+    current = (_EVENTS.c.superseded_by.is_(None), _EVENTS.c.classifier == "ACT")
+    for row in rows_where_in(
+        session, _MILESTONE_COLUMNS, _EVENTS.c.container_number, container_numbers, *current
+    ):
+        yield (
+            row["container_number"],
+            row["event_code"],
+            row["classifier"],
+            row["empty_indicator"],
+            row["event_at"],
+            bool(row["timed"]),
         )
 
 
-def _event_milestones(session: Session, container_numbers: list[str]) -> dict[str, tuple[int, datetime]]:
+def _event_milestones(events: Iterable[CurrentEvent]) -> dict[str, tuple[int, datetime]]:
     """Per container, the furthest lifecycle state its current actual events prove, and since when.
 
     At that state a timed event's moment wins over the "first seen" moments of untimed ones.
     """
     best: dict[str, tuple[int, bool, datetime]] = {}
-    columns = (
-        _EVENTS.c.container_number,
-        _EVENTS.c.event_code,
-        _EVENTS.c.classifier,
-        _EVENTS.c.empty_indicator,
-        _EVENTS.c.event_at,
-        _EVENTS.c.timed,
-    )
-    current = (_EVENTS.c.superseded_by.is_(None), _EVENTS.c.classifier == "ACT")
-    for row in rows_where_in(session, columns, _EVENTS.c.container_number, container_numbers, *current):
-        state = lifecycle_of(row["event_code"], row["classifier"], row["empty_indicator"])
+    for container_number, event_code, classifier, empty_indicator, moment, timed in events:
+        state = lifecycle_of(event_code, classifier, empty_indicator)
         if state is None:
             continue
-        rank, timed, moment = RANK[state], row["timed"], row["event_at"]
-        known = best.get(row["container_number"])
+        rank = RANK[state]
+        known = best.get(container_number)
         if known is None or (rank, timed) > known[:2] or ((rank, timed) == known[:2] and moment < known[2]):
-            best[row["container_number"]] = (rank, timed, moment)
+            best[container_number] = (rank, timed, moment)
     return {number: (rank, moment) for number, (rank, _timed, moment) in best.items()}
 
 
@@ -271,11 +297,14 @@ def merge_statuses(
     now: datetime,
     events_changed: set[str] | None = None,
     stored: dict[str, dict[str, Any]] | None = None,
+    new_container_events: Sequence[CurrentEvent] | None = None,
 ) -> set[str]:
     """Fold statements into container_status; the containers whose visible status changed.
 
     `events_changed`: containers whose current events changed, so their lifecycle is re-read
     (None: re-read all). `stored`: their rows as `load_statuses` read them in this transaction.
+    `new_container_events`: the current events of the containers without a stored row, as the
+    event merge left them (sync.events); not reading them back saves a query per 500 containers.
     """
     by_container: dict[str, list[StatusStatement]] = {}
     for statement in statements:
@@ -284,12 +313,17 @@ def merge_statuses(
         return set()
     if stored is None:
         stored = load_statuses(session, list(by_container))
+    known_new = new_container_events is not None
     reread = [
         number
         for number in by_container
-        if events_changed is None or number in events_changed or number not in stored
+        if (number not in stored and not known_new)
+        or (number in stored and (events_changed is None or number in events_changed))
     ]
-    milestones = _event_milestones(session, reread)
+    current_events: Iterable[CurrentEvent] = _stored_events(session, reread)
+    if new_container_events:
+        current_events = itertools.chain(current_events, new_container_events)
+    milestones = _event_milestones(current_events)
     inserts: list[dict[str, Any]] = []
     updates: dict[frozenset[str], list[dict[str, Any]]] = {}
     visible: set[str] = set()
