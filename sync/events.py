@@ -148,18 +148,23 @@ class EventMergeResult:
 
 
 def _version_of(candidate: EventCandidate) -> _Version:
+    # positional: one per fact of a batch, and keywords cost a third more
+    at = candidate.observed_at
+    event_at = candidate.fact.event_at
     return _Version(
-        natural_key=candidate.natural_key,
-        version_hash=candidate.version_hash,
-        source=candidate.source,
-        first_seen=candidate.observed_at,
-        last_seen=candidate.last_observed_at or candidate.observed_at,
-        event_at=candidate.fact.event_at or candidate.observed_at,
-        timed=candidate.fact.event_at is not None,
-        observation_id=candidate.observation_id,
-        observation_hash=candidate.observation_hash,
-        subject=(candidate.subject_kind, candidate.subject_key),
-        candidate=candidate,
+        candidate.natural_key,
+        candidate.version_hash,
+        candidate.source,
+        at,  # first_seen
+        candidate.last_observed_at or at,  # last_seen
+        event_at or at,
+        event_at is not None,  # timed
+        candidate.observation_id,
+        candidate.observation_hash,
+        (candidate.subject_kind, candidate.subject_key),
+        None,  # row_id
+        None,  # stored
+        candidate,
     )
 
 

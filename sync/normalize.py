@@ -104,7 +104,9 @@ def _text(fields: Any, name: str) -> str | None:
 
 def _present(observation: Observation) -> dict[str, str]:
     """The fields the source gave, as trimmed text under what they mean (None: it said nothing)."""
-    meanings = observation.meanings or {}
+    if not observation.meanings:  # nearly always: the fields are named for what they mean
+        return {name: str(value).strip() for name, value in observation.fields.items() if value is not None}
+    meanings = observation.meanings
     present = {}
     for name, value in observation.fields.items():
         meaning = meanings.get(name, name)

@@ -71,7 +71,8 @@ def record(
     if previous is None:
         by_source[source] = [value, at, content_hash]
         return VALUE
-    previous_at = said_at(previous, source, freshness)
+    latest = freshness.get(source)  # said_at(), inline: called for every field of every statement
+    previous_at = latest[0] if latest is not None and previous[2] == latest[1] else previous[1]
     if at < previous_at:
         return UNCHANGED
     if at == previous_at and (previous[0] == value or _order_key(value) <= _order_key(previous[0])):

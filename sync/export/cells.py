@@ -179,9 +179,7 @@ def column_cells(
         return lambda values: list(map(lights.__getitem__, values))
     if kind == DATETIME:
         return lambda values: [
-            f"{opening}{value:.10f}</v></c>"
-            if value.__class__ is float
-            else other_cell(kind, opening, value)
+            f"{opening}{value:.10f}</v></c>" if value.__class__ is float else other_cell(kind, opening, value)
             for value in values
         ]
     if kind == INT:
