@@ -6,7 +6,7 @@ never raises twice, across restarts and across workers (the insert is ON CONFLIC
 Each outbox item's key extends it (`…>ops-mail`, `…>customer:ACME`): re-running an evaluation
 never queues a message twice. Cooldown: after an alert for (rule, subject), a *new* instance of
 the same rule for that subject waits out the cooldown (it fires on a later evaluation if it
-still holds).
+still holds). What the messages say of the situation is gathered by sync.rules.context.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,65 +23,20 @@ from sqlalchemy.orm import Session
 
 from quaysync.config import ChannelOptions, Config, CustomerOptions, RuleOptions
 from store.bulk import rows_where_in
-from store.tables import AlertRow, EventRow, RunRow
+from store.tables import AlertRow
 from sync.messages import RenderedMessage, render_message
 from sync.outbox import OutboxItem, enqueue_many
 from sync.rules.conditions import Firing, iso
+from sync.rules.context import firing_context, load_background, plain, utc_moment
 from sync.rules.facts import ContainerFacts
 
 _ALERTS = AlertRow.__table__
-_EVENTS = EventRow.__table__
-_RUNS = RunRow.__table__
 MESSAGE_NAMESPACE = uuid.UUID("0b6f9c1e-7f2a-4c55-9a43-5d1c2e8b7a90")
-LAST_EVENTS = 10
-RUNS_PER_SOURCE = 5
-STATUS_SUMMARY = (
-    "container_number",
-    "lifecycle",
-    "available",
-    "holds",
-    "last_free_day",
-    "line_last_free_day",
-    "fees",
-    "yard_location",
-    "appointment_at",
-    "bill_of_lading",
-    "carrier",
-    "size_type",
-    "vessel_name",
-    "voyage",
-    "vessel_eta",
-    "vessel_ata",
-    "terminal",
-    "time_zone",
-    "tracking",
-    "not_found",
-    "traffic_light",
-)
 
 
 def message_id(dedupe_key: str) -> str:
     """A stable id for a message: receivers (and mail clients) can drop repeats by it."""
     return str(uuid.uuid5(MESSAGE_NAMESPACE, dedupe_key))
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able: moments and days as ISO text."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-def container_summary(facts: ContainerFacts) -> dict[str, Any]:
-    summary = {name: _plain(facts.status.get(name)) for name in STATUS_SUMMARY}
-    summary["freshness"] = {
-        source: latest[0] for source, latest in (facts.status.get("freshness") or {}).items() if latest
-    }
-    return summary
 
 
 @dataclass
@@ -92,20 +47,6 @@ class Outcome:
     state: str  # opened / known / cooldown
     alert_id: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)  # {channel, kind, destination, title}
-
-
-@dataclass
-class _Background:
-    events: dict[str, list[dict[str, Any]]]  # container → its latest current events
-    runs: dict[str, list[dict[str, Any]]]  # source → its latest runs, newest first
-
-
-def _utc(moment: Any) -> Any:
-    if isinstance(moment, str):  # aggregates and subquery columns may come back as text on SQLite
-        moment = datetime.fromisoformat(moment)
-    if isinstance(moment, datetime) and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 @dataclass
@@ -155,139 +96,8 @@ class Actions:
             )
             for rule, subject, moment in rows:
                 if moment is not None:
-                    last[(rule, subject)] = _utc(moment)
+                    last[(rule, subject)] = utc_moment(moment)
         return _Known(present, last)
-
-    # --- context ------------------------------------------------------------------------------
-
-    def _background(
-        self, session: Session, firings: Sequence[Firing], facts: dict[str, ContainerFacts]
-    ) -> _Background:
-        """The last events of the firings' containers and the recent runs of their sources, in bulk."""
-        containers = sorted({firing.container for firing in firings if firing.container in facts})
-        events: dict[str, list[dict[str, Any]]] = {}
-        columns = (
-            _EVENTS.c.id,
-            _EVENTS.c.container_number,
-            _EVENTS.c.event_at,
-            _EVENTS.c.event_code,
-            _EVENTS.c.classifier,
-            _EVENTS.c.facility,
-            _EVENTS.c.location_code,
-            _EVENTS.c.vessel_name,
-            _EVENTS.c.source,
-            _EVENTS.c.timed,
-            _EVENTS.c.details,
-        )
-        for row in rows_where_in(
-            session, columns, _EVENTS.c.container_number, containers, _EVENTS.c.superseded_by.is_(None)
-        ):
-            events.setdefault(row["container_number"], []).append(dict(row))
-        last_events = {
-            number: [
-                {
-                    "at": iso(row["event_at"]),
-                    "code": row["event_code"],
-                    "classifier": row["classifier"],
-                    "facility": row["facility"],
-                    "location": row["location_code"],
-                    "vessel": row["vessel_name"],
-                    "source": row["source"],
-                    "timed": row["timed"],
-                    "details": row["details"],
-                }
-                for row in sorted(rows, key=lambda row: (row["event_at"], row["id"]), reverse=True)[
-                    :LAST_EVENTS
-                ]
-            ]
-            for number, rows in events.items()
-        }
-        sources = {firing.source for firing in firings if firing.source}
-        for number in containers:
-            sources.update(
-                source for source in facts[number].status.get("freshness") or {} if "#" not in source
-            )
-        runs: dict[str, list[dict[str, Any]]] = {}
-        wanted = sorted(sources)
-        for start in range(0, len(wanted), 500):
-            numbered = (
-                select(
-                    _RUNS,
-                    func.row_number()
-                    .over(partition_by=_RUNS.c.source, order_by=_RUNS.c.id.desc())
-                    .label("nth"),
-                )
-                .where(_RUNS.c.source.in_(wanted[start : start + 500]))
-                .subquery()
-            )
-            for row in session.execute(
-                select(numbered).where(numbered.c.nth <= RUNS_PER_SOURCE).order_by(numbered.c.id.desc())
-            ).mappings():
-                runs.setdefault(row["source"], []).append(
-                    {
-                        "id": row["id"],
-                        "source": row["source"],
-                        "kind": row["kind"],
-                        "started_at": iso(_utc(row["started_at"])),
-                        "outcome": row["outcome"],
-                        "counts": row["counts"],
-                        "errors": list(row["errors"] or [])[:5],
-                        "evidence": list(row["evidence"] or []),
-                    }
-                )
-        return _Background(last_events, runs)
-
-    def context(
-        self,
-        firing: Firing,
-        facts: ContainerFacts | None,
-        background: _Background,
-        affected: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        """Everything a person needs, so nobody asks the customer twice."""
-        runs: list[dict[str, Any]] = []
-        tried: list[str] = []
-        if firing.source:
-            runs.extend(background.runs.get(firing.source, []))
-        if facts is not None:
-            freshness = facts.status.get("freshness") or {}
-            sources = sorted(source for source in freshness if "#" not in source)
-            for source in sources:
-                tried.append(f"{source}: last statement {freshness[source][0]}")
-            for source, words in sorted((facts.status.get("not_found") or {}).items()):
-                tried.append(f"{source}: searched, answered {words!r}")
-            for source in sources:
-                if source != firing.source:
-                    runs.extend(background.runs.get(source, [])[:2])
-        for run in runs:
-            error = next((item for item in run["errors"] if isinstance(item, dict)), None)
-            said = f": {error.get('kind', '')} {error.get('message', '')}".rstrip() if error else ""
-            where = f"{run['kind']} {run['source']} at {run['started_at']}"
-            tried.append(f"run {run['id']} {where} → {run['outcome']}{said}")
-        evidence = list(firing.evidence)
-        for run in runs:
-            if run["outcome"] != "ok":
-                evidence.extend(str(path) for path in run["evidence"])
-        portal = firing.source if firing.source and firing.source.startswith("portal:") else None
-        return {
-            "condition": firing.rule.when,
-            # read by the hotspots count (api.hotspots): where the exception happened
-            "terminal": facts.status.get("terminal") if facts else portal,
-            "carrier": facts.status.get("carrier") if facts else None,
-            "facts": _plain(firing.facts),
-            "container": container_summary(facts) if facts else None,
-            "links": {
-                "orders": facts.orders if facts else [],
-                "bill_of_lading": facts.bill_of_lading if facts else None,
-                "customers": facts.customers if facts else [],
-            },
-            "last_events": background.events.get(facts.number, []) if facts else [],
-            "tried": tried,
-            "runs": runs,
-            "evidence": list(dict.fromkeys(evidence)),
-            "affected_containers": list(affected[:50]),
-            "affected_count": len(affected),
-        }
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -332,7 +142,7 @@ class Actions:
             "voyage": status.get("voyage"),
             "terminal": status.get("terminal"),
             "last_free_day": iso(status.get("last_free_day")),
-            **_plain(firing.facts),
+            **plain(firing.facts),
             "customer": customer.name,
         }
         return render_message("customer", rule.customer_template, language, values, time_zone=facts.time_zone)
@@ -483,11 +293,11 @@ class Actions:
             }
             opening.append((index, firing, alert, customers))
         if opening:
-            background = self._background(session, [firing for _, firing, _, _ in opening], facts)
+            background = load_background(session, [firing for _, firing, _, _ in opening], facts)
             for _, firing, alert, _ in opening:
                 container_facts = facts.get(firing.container) if firing.container else None
                 alert["context"] = {
-                    **self.context(
+                    **firing_context(
                         firing, container_facts, background, (affected or {}).get(firing.source or "", [])
                     ),
                     **alert["context"],
@@ -533,7 +343,7 @@ class Actions:
     ) -> int | None:
         """A review item raised directly by another room; None when it was already open."""
         dedupe_key = f"review|{what}:{subject}"[:300]
-        document = {"condition": what, "facts": _plain(context), "evidence": list(evidence)}
+        document = {"condition": what, "facts": plain(context), "evidence": list(evidence)}
         alert = {
             "kind": "review",
             "rule": what[:120],
@@ -555,7 +365,7 @@ class Actions:
             "container": None,
             "links": {},
             "last_events": [],
-            "tried": [f"{name}: {value}" for name, value in sorted(_plain(context).items())],
+            "tried": [f"{name}: {value}" for name, value in sorted(plain(context).items())],
             "evidence": list(evidence),
         }
         enqueue_many(session, self._staff_items(view, staff_context, self.review_channels), now)
