@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api import queries
+from api import operations, queries
 from api.auth import KeyedRoute
 from api.db import run_db, run_read
 from api.hotspots import DIMENSIONS, hotspots
@@ -149,7 +149,7 @@ async def list_runs(
 ) -> Response:
     page = await run_db(
         request,
-        lambda session: queries.list_runs(
+        lambda session: operations.list_runs(
             session, source=source, kind=kind, outcome=outcome, limit=limit, cursor=cursor
         ),
     )
@@ -170,7 +170,7 @@ async def list_alerts(
 ) -> Response:
     page = await run_db(
         request,
-        lambda session: queries.list_alerts(
+        lambda session: operations.list_alerts(
             session,
             state=state,
             rule=rule,

@@ -281,7 +281,7 @@ def review_list_command(
     as_json: JsonOption = False,
 ) -> None:
     """Review items waiting for a person (alerts of kind "review")."""
-    from api.queries import list_alerts
+    from api.operations import list_alerts
 
     if state not in ("open", "resolved", "all"):
         abort(f"--state: {state!r} is not one of open, resolved, all", 2)

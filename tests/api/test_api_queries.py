@@ -17,7 +17,7 @@ from api_world import (
 )
 from sqlalchemy import select
 
-from api import queries
+from api import operations, queries
 from api.dcsa_query import bills_of, event_by_id, events_page
 from api.hotspots import hotspots
 from quaysync.dcsa import matches, parse_filters
@@ -64,12 +64,13 @@ def test_status_list_shipment_order_and_events(any_store) -> None:
 
 def test_runs_and_alerts(any_store) -> None:
     with any_store.session() as session:
-        runs = queries.list_runs(session, limit=1)
+        runs = operations.list_runs(session, limit=1)
         assert runs["items"][0]["outcome"] == "failed" and runs["next_cursor"]
-        assert queries.list_runs(session, limit=1, cursor=runs["next_cursor"])["items"][0]["outcome"] == "ok"
-        alerts = queries.list_alerts(session, light="red")
+        older = operations.list_runs(session, limit=1, cursor=runs["next_cursor"])
+        assert older["items"][0]["outcome"] == "ok"
+        alerts = operations.list_alerts(session, light="red")
         assert sorted(alert["rule"] for alert in alerts["items"]) == ["lfd_within", "source_blocked"]
-        recent = queries.list_alerts(session, since=NOW - timedelta(hours=5))
+        recent = operations.list_alerts(session, since=NOW - timedelta(hours=5))
         assert [alert["rule"] for alert in recent["items"]] == ["source_blocked"]
 
 
@@ -182,8 +183,8 @@ def test_query_functions_do_not_write(any_store) -> None:
             queries.shipment(session, "COSU6123456780")
             queries.order(session, "PO-20260007")
             queries.container_events(session, GATED_OUT)
-            queries.list_runs(session)
-            queries.list_alerts(session)
+            operations.list_runs(session)
+            operations.list_alerts(session)
             hotspots(session)
             events_page(session, parse_filters({}), limit=10)
     finally:
