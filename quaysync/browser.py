@@ -29,6 +29,21 @@ SYSTEM_CHROMIUM_ARGS = (
     "--disable-quic",
 )
 
+# Playwright launches Chromium with its own `--disable-features=` list; Chromium reads only the
+# last such switch, so ours repeats Playwright's (tests/bots/test_pieces.py checks it still holds
+# every feature Playwright disables) and adds the ones that cost CPU for nothing here:
+# SpareRendererForSitePerProcess keeps a spare renderer warm, and each cross-document navigation
+# of a frame consumed it and started another (a zygote fork and a V8 start-up per search).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
+    "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+    "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)  # fmt: skip
+LEAN_DISABLED_FEATURES = ("SpareRendererForSitePerProcess",)
+LEAN_ARGS = ("--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + LEAN_DISABLED_FEATURES),)
+
 
 @dataclass(frozen=True)
 class BrowserChoice:
@@ -39,7 +54,7 @@ class BrowserChoice:
     origin: str = "playwright"
 
     def launch_options(self, headless: bool = True) -> dict[str, object]:
-        options: dict[str, object] = {"headless": headless, "args": list(self.args)}
+        options: dict[str, object] = {"headless": headless, "args": [*self.args, *LEAN_ARGS]}
         if self.executable_path:
             options["executable_path"] = self.executable_path
         return options
