@@ -5,8 +5,11 @@
   the parser and for evidence, also for frames the portal loads by itself (a frameset);
 - Playwright's timeouts and browser errors become the taxonomy's PortalError.
 
-Family bots call `goto`, `submit`, `download` and `frame_document`; nothing else of Playwright's
-waiting rules leaks into them.
+Family bots call `goto`, `submit`, `download`, `post_form` and `frame_document`; nothing else of
+Playwright's waiting rules leaks into them. `post_form` sends a form the page shows (a postback
+whose answer is a download, say) through the context's own HTTP client (`context.request`, the
+same cookies) instead of navigating: the browser renders nothing for it, yet it is a load like
+the others (paced, counted, timed out, kept as sent).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
+from urllib.parse import urlencode
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page, Response
@@ -64,6 +69,31 @@ def as_sent(body: bytes, content_type: str) -> bytes:
         return text.encode(charset, errors="xmlcharrefreplace")
     except LookupError:
         return body
+
+
+# The fields a click on `submitter` would send, as the browser builds them (FormData with the
+# submitter), and where to: the form's action resolved against the frame's URL.
+_FORM_SUBMISSION = """(submitter) => {
+  const button = document.querySelector(submitter);
+  const form = button && button.form;
+  if (!form) return null;
+  const fields = [];
+  for (const [name, value] of new FormData(form, button)) {
+    if (typeof value === 'string') fields.push([name, value]);
+  }
+  return {action: form.action, method: (form.method || 'get').toLowerCase(),
+          enctype: form.enctype, charset: document.characterSet, fields};
+}"""
+
+
+def attachment_filename(content_disposition: str) -> str | None:
+    """The file name of a `Content-Disposition: attachment` header (RFC 6266/2231), else None."""
+    if "attachment" not in content_disposition.lower():
+        return None
+    message = Message()
+    message["content-disposition"] = content_disposition
+    name = message.get_filename()
+    return Path(name).name if name else "download"
 
 
 async def _no_hook() -> None:
@@ -202,6 +232,50 @@ class Tab:
             # Collect the waiter's outcome (cancelled, timed out) so nothing is left unretrieved.
             await asyncio.gather(downloading, return_exceptions=True)
         loaded = Loaded(response.url, response.status, content, frame, download.suggested_filename)
+        self._remember(loaded)
+        return loaded
+
+    async def post_form(self, frame: str, submitter: str, doing: str) -> Loaded:
+        """Send the form of button `submitter` (a CSS selector) in `frame` as a click would, through
+        the context's HTTP client: the page stays where it is. A download comes back with its
+        `filename`; any other answer (an error page, an expired session) without one, for the
+        caller to classify. Redirects are followed as the browser would."""
+        await self._before_load()
+        target = self.frame(frame)
+        try:
+            form = await target.evaluate(_FORM_SUBMISSION, submitter)
+        except PlaywrightError as error:
+            raise portal_error(error, doing) from None
+        if not isinstance(form, dict):
+            raise LayoutChangedError(f"{doing}: no form with the button {submitter!r}")
+        if form["method"] != "post" or form["enctype"] != "application/x-www-form-urlencoded":
+            kind = f"{form['method']} {form['enctype']}"
+            raise LayoutChangedError(f"{doing}: the form is {kind}, not a urlencoded post")
+        charset = str(form["charset"] or "utf-8")
+        fields = [(str(name), str(value)) for name, value in form["fields"]]
+        try:
+            body = urlencode(fields, encoding=charset, errors="xmlcharrefreplace")
+        except LookupError:
+            body = urlencode(fields)
+        try:
+            response = await self.page.context.request.post(
+                str(form["action"]),
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": target.url},
+                timeout=self.timeout_ms,
+                fail_on_status_code=False,
+            )
+            try:
+                content = await response.body()
+                headers = response.headers
+                url, status = response.url, response.status
+            finally:
+                await response.dispose()
+        except PlaywrightError as error:
+            raise portal_error(error, doing) from None
+        self.pages += 1
+        filename = attachment_filename(headers.get("content-disposition", ""))
+        loaded = Loaded(url, status, content, frame, filename)  # the bytes as sent: no re-encoding
         self._remember(loaded)
         return loaded
 

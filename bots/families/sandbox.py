@@ -4,8 +4,12 @@ Navigation only. Login.aspx → Default.aspx (frameset: "menu" and "main") → S
 "main": a textarea of up to 50 numbers, results in a grid paged by `__doPostBack` links, and an
 "Export to Excel" button that downloads every row of the search. The bot reads the results either
 way (mode "export": one search + one download per batch, the fewest loads; mode "pages": the
-search and each grid page). Which page the portal answered is told by the family parser's
-`classify_page`; anything but the expected page raises the taxonomy's error.
+search and each grid page). In mode "export" the download is the results form posted through the
+context's HTTP client (`Tab.post_form`: the same cookies, the fields a click would send), so
+Chromium renders nothing for it; `export()` is the click and the browser's download, as a person
+does it (recordings use it, and their replays route the browser's requests only). Which page the
+portal answered is told by the family parser's `classify_page`; anything but the expected page
+raises the taxonomy's error.
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ class SandboxBot(PortalBot):
         raise_for_page(kind, "results", "searching")
         tab.state[MAIN] = "results"
         if self.mode == "export":
-            return [await self.export(tab)]
+            return [await self.fetch_export(tab)]
         captures = [Capture.of("results", results)]
         pager = read_pager(results.content)
         while pager.has_next:
@@ -178,6 +182,14 @@ class SandboxBot(PortalBot):
         answer = await tab.download(
             MAIN, lambda frame: _run(frame, _EXPORT, None, "export button"), "exporting the results"
         )
+        return self._exported(tab, answer)
+
+    async def fetch_export(self, tab: Tab) -> Capture:
+        """The same download as `export`, posted through the context's HTTP client: no navigation."""
+        answer = await tab.post_form(MAIN, "#btnExport", "exporting the results")
+        return self._exported(tab, answer)
+
+    def _exported(self, tab: Tab, answer: Loaded) -> Capture:
         if answer.filename is None:
             tab.state[MAIN] = ""
             raise_for_page(classify_page(answer.content), "export", "exporting the results")
