@@ -122,3 +122,36 @@ def test_families_are_found_by_name_and_terminal_suffix() -> None:
     assert bot_class("sandbox_lgb") is bot_class("sandbox")
     with pytest.raises(ConfigError, match="no bot for this portal family"):
         bot_class("tideworks")
+
+
+_SANDBOX_FIXTURES = Path(__file__).resolve().parents[1] / "parsers" / "fixtures" / "sandbox"
+
+
+@pytest.mark.parametrize("path", sorted(_SANDBOX_FIXTURES.glob("*.html")), ids=lambda path: path.name)
+def test_classify_page_agrees_with_the_parsers_soup_classification(path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    from parsers.portals.sandbox import _classify, classify_page, decode_page
+
+    content = path.read_bytes()
+    text = decode_page(content)
+    assert classify_page(content) == _classify(BeautifulSoup(text, "lxml"), text)
+
+
+@pytest.mark.parametrize(
+    ("page", "kind"),
+    [
+        (b"", "unknown"),
+        (b"\xff\xfe\x00garbage", "unknown"),
+        (b"<html><body><div id='pnlSearch'><section>new grid</section></div></body></html>", "unknown"),
+        (b"<html><body><div id='pnlSearch'><span id='lblMessage'>too many</span></div></body></html>",
+         "search_rejected"),
+        (b"<html><body><div id='pnlLogin'><span id='lblError'>Account\n locked</span></div></body></html>",
+         "account_locked"),
+        (b"<html><body><div id='pnlDetail'><table id='other'></table></div></body></html>", "unknown"),
+    ],
+)  # fmt: skip
+def test_classify_page_of_edge_pages(page: bytes, kind: str) -> None:
+    from parsers.portals.sandbox import classify_page
+
+    assert classify_page(page) == kind
