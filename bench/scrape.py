@@ -4,8 +4,9 @@ The sandbox portal runs in a child process (its page rendering must not share th
 2,100 containers, a pinned clock and `latency` on every page. The bot is the real path: one
 Chromium, 4 browser contexts — 4 accounts (ops1..ops4) with concurrency 1 each, portal
 concurrency 4 — each logging in once (cold state), searching 50 containers at a time and reading
-each search through the "Export to Excel" download, parsing, and ingesting every batch into a
-SQLite store in its own transaction.
+each search through the "Export to Excel" download (the results form posted through the
+context's HTTP client, `context.request`: the portal sleeps its latency on it like on any page),
+parsing, and ingesting every batch into a SQLite store in its own transaction.
 
     bound_per_s = contexts × batch_size / (loads_per_batch × latency)
                 = 4 × 50 / (2 × 0.2 s) = 500 containers/s
