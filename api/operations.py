@@ -8,11 +8,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from api.paging import fetch_page, fingerprint
+from api.paging import Page, fetch_page, fingerprint
 from store.tables import AlertRow, OutboxRow, RunRow
+
+
+def _newest_first(
+    session: Session,
+    statement: Select[Any],
+    key: ColumnElement[Any],
+    filters: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """One page of rows of one table, newest (highest `key`) first; the cursor is bound to the filters."""
+    return fetch_page(
+        session,
+        statement,
+        [key],
+        lambda row: (row[0].id,),
+        limit=limit,
+        cursor=cursor,
+        query=fingerprint(filters),
+        descending=True,
+    )
 
 
 def list_runs(
@@ -30,16 +51,7 @@ def list_runs(
     for name, value in filters.items():
         if value:
             statement = statement.where(getattr(RunRow, name) == value)
-    page = fetch_page(
-        session,
-        statement,
-        [RunRow.id],
-        lambda row: (row[0].id,),
-        limit=limit,
-        cursor=cursor,
-        query=fingerprint(filters),
-        descending=True,
-    )
+    page = _newest_first(session, statement, RunRow.id, filters, limit, cursor)
     return {
         "items": [row[0].model_dump() for row in page.rows],
         "next_cursor": page.next_cursor,
@@ -79,16 +91,7 @@ def list_alerts(
             statement = statement.where(getattr(AlertRow, name) == filters[name])
     if since:
         statement = statement.where(AlertRow.created_at >= since)
-    page = fetch_page(
-        session,
-        statement,
-        [AlertRow.id],
-        lambda row: (row[0].id,),
-        limit=limit,
-        cursor=cursor,
-        query=fingerprint(filters),
-        descending=True,
-    )
+    page = _newest_first(session, statement, AlertRow.id, filters, limit, cursor)
     alerts = [row[0] for row in page.rows]
     deliveries: dict[int, list[dict[str, Any]]] = {}
     if alerts:

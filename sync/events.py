@@ -136,15 +136,19 @@ class _Version:
     candidate: EventCandidate | None = None
 
 
+# A current event as a container's lifecycle reads it (sync.status):
+# (container number, event code, classifier, empty indicator, event time, timed)
+CurrentEvent = tuple[str, str, str, str | None, datetime, bool]
+
+
 @dataclass
 class EventMergeResult:
     added_ids: list[int] = field(default_factory=list)
     updated: int = 0
     # containers with any event row added or changed (their lifecycle is re-read)
     containers_changed: set[str] = field(default_factory=set)
-    # the current events of containers the store had never seen, which are all in this batch:
-    # (container number, event code, classifier, empty indicator, event time, timed)
-    new_container_events: list[tuple[str, str, str, str | None, datetime, bool]] = field(default_factory=list)
+    # the current events of containers the store had never seen, which are all in this batch
+    new_container_events: list[CurrentEvent] = field(default_factory=list)
 
 
 def _version_of(candidate: EventCandidate) -> _Version:

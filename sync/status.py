@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from store.bulk import insert_many, rows_where_in, update_by_key
 from store.tables import ContainerStatusRow, EventRow
+from sync.events import CurrentEvent
 from sync.precedence import TIED, VALUE, Precedence, advance_freshness, effective, record
 
 _STATUS = ContainerStatusRow.__table__
@@ -226,9 +227,6 @@ def _freshen(
             )
 
 
-# A current event as the lifecycle reads it:
-# (container number, event code, classifier, empty indicator, event time, timed)
-CurrentEvent = tuple[str, str, str, str | None, datetime, bool]
 _MILESTONE_COLUMNS = (
     _EVENTS.c.container_number,
     _EVENTS.c.event_code,
