@@ -93,7 +93,7 @@ def test_sigterm_mid_scrape_stops_cleanly_within_ten_seconds(tmp_path: Path) -> 
         run_id = wait_for(scrape_running, 60, "a scrape in progress")
         # Be sure the browser is up and mid-page: the run is at least a page in.
         browsers = wait_for(
-            lambda: [p for p in worker.descendants() if "chrom" in p.name().lower()],
+            lambda: worker.descendants_named("chrom"),
             30,
             "Chromium under the worker",
         )

@@ -116,6 +116,17 @@ class WorkerProcess:
         except psutil.Error:
             return []
 
+    def descendants_named(self, part: str) -> list[psutil.Process]:
+        """Live descendants whose name contains `part` (one that exits while listed is left out)."""
+        named = []
+        for process in self.descendants():
+            try:
+                if part in process.name().lower():
+                    named.append(process)
+            except psutil.NoSuchProcess:
+                continue
+        return named
+
     def terminate(self, timeout: float = 15.0) -> float:
         """SIGTERM; the seconds it took to exit."""
         started = time.monotonic()
