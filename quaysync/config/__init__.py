@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationError, ValidationInfo, field_validator
 
 from quaysync.config.outputs import (
     ApiOptions,
@@ -122,6 +122,11 @@ class SandboxOptions(Section):
     seed: int = 7
     containers: int = Field(120, ge=1)
     latency: Duration = Field(default=timedelta(0), description="added to every portal page")
+    epoch: AwareDatetime | None = Field(
+        None,
+        description="when the world's timelines begin (with a zone); default: three days before the "
+        "start of today (UTC), so the demo's news is always recent",
+    )
 
 
 class LoggingOptions(Section):
