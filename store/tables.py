@@ -71,7 +71,8 @@ class EventRow(SQLModel, table=True):
     natural_key: str = Field(max_length=32)  # looked up through uq_event_version
     version_hash: str = Field(max_length=32)
     event_type: str = Field(max_length=10)  # EQUIPMENT / TRANSPORT / SHIPMENT
-    event_code: str = Field(max_length=4, index=True)  # DISC, GTOT, ARRI, AVPU, CUSR, HOLD, ...
+    # DISC, GTOT, ARRI, AVPU, CUSR, HOLD, ... Not indexed: a few codes over every event (0007).
+    event_code: str = Field(max_length=4)
     classifier: str = Field(max_length=3)  # ACT / EST / PLN
     event_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     time_zone: str | None = Field(default=None, max_length=64)  # the location's IANA zone

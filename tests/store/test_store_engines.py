@@ -106,3 +106,30 @@ def test_utc_moments_round_trip_through_both_paths(any_store: Store) -> None:
     with any_store.session() as session:
         updated = session.get(ContainerStatusRow, "MSKU1234565")
         assert updated is not None and updated.last_observed_at == later
+
+
+def test_sqlite_reads_events_by_container_through_the_container_index(sqlite_store: Store) -> None:
+    """Without statistics SQLite's planner picks an index by its shape: an index on a column of a
+    few values (event_code) looked selective, and every read of a batch's events scanned all the
+    milestone events of the store (0006, 0007). Each read of events by container, as the rules
+    make them after every ingest, must go through ix_event_container_at."""
+    from sync.rules.facts import load_facts
+
+    statements: list[str] = []
+    numbers = ["MSKU1234565", "TGHU6961213"]
+    with sqlite_store.session() as session:
+        connection = session.connection().connection.driver_connection
+        connection.set_trace_callback(statements.append)
+        try:
+            load_facts(session, [{"container_number": number, "freshness": {}} for number in numbers])
+        finally:
+            connection.set_trace_callback(None)
+        by_container = [
+            statement
+            for statement in statements
+            if statement.startswith("SELECT") and " FROM event WHERE container_number IN (" in statement
+        ]
+        assert by_container, statements
+        for statement in by_container:
+            plan = " | ".join(row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "ix_event_container_at" in plan, f"{plan}\n{statement}"
