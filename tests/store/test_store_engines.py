@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
@@ -108,28 +109,36 @@ def test_utc_moments_round_trip_through_both_paths(any_store: Store) -> None:
         assert updated is not None and updated.last_observed_at == later
 
 
-def test_sqlite_reads_events_by_container_through_the_container_index(sqlite_store: Store) -> None:
+def test_sqlite_reads_rows_by_their_key_through_the_key_index(sqlite_store: Store) -> None:
     """Without statistics SQLite's planner picks an index by its shape: an index on a column of a
-    few values (event_code) looked selective, and every read of a batch's events scanned all the
-    milestone events of the store (0006, 0007). Each read of events by container, as the rules
-    make them after every ingest, must go through ix_event_container_at."""
+    few values (event_code; container_number = '' on order links) looked selective, and a read of
+    a batch's rows scanned all the rows of that value in the store, so each ingest got slower as
+    the store grew (0006, 0007). Every `rows_where_in` read the rules make after an ingest must
+    go through the index of its key."""
     from sync.rules.facts import load_facts
 
     statements: list[str] = []
-    numbers = ["MSKU1234565", "TGHU6961213"]
+    statuses = [
+        {"container_number": number, "bill_of_lading": "MAEU123456789", "freshness": {}}
+        for number in ("MSKU1234565", "TGHU6961213")
+    ]
     with sqlite_store.session() as session:
         connection = session.connection().connection.driver_connection
         connection.set_trace_callback(statements.append)
         try:
-            load_facts(session, [{"container_number": number, "freshness": {}} for number in numbers])
+            load_facts(session, statuses)
         finally:
             connection.set_trace_callback(None)
-        by_container = [
-            statement
+        keyed = [
+            (statement, match.group(1), match.group(2))
             for statement in statements
-            if statement.startswith("SELECT") and " FROM event WHERE container_number IN (" in statement
+            if (match := re.match(r"SELECT .* FROM (\w+) WHERE (\w+) IN \(", statement))
         ]
-        assert by_container, statements
-        for statement in by_container:
+        assert {(table, key) for _statement, table, key in keyed} >= {
+            ("event", "container_number"),
+            ("order_link", "container_number"),
+            ("order_link", "bill_of_lading"),
+        }, statements
+        for statement, table, key in keyed:
             plan = " | ".join(row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}"))
-            assert "ix_event_container_at" in plan, f"{plan}\n{statement}"
+            assert f"({key}=?)" in plan, f"{table} by {key}: {plan}\n{statement}"
