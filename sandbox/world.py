@@ -25,6 +25,8 @@ TERMINAL_ZONE = ZoneInfo("America/Los_Angeles")
 TERMINAL_NAME = "Sandbox Container Terminal"
 TERMINAL_LOCODE = "USLGB"
 DEFAULT_EPOCH = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+# World time starts this long after the epoch by default: vessels in every state from the start.
+START_AFTER_EPOCH = timedelta(days=3)
 
 LINES = (  # (line name, SCAC, owner prefixes of its boxes, B/L prefix)
     ("MAERSK", "MAEU", ("MSKU", "MRKU"), "MAEU"),

@@ -13,27 +13,28 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from quaysync.config import Config, MailboxSource, PortalSource
 from quaysync.errors import ConfigError
+from sandbox.world import START_AFTER_EPOCH
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SEED_EVERY_SECONDS = 1.0
-START_AFTER = timedelta(days=3)  # world time starts this long after the epoch: vessels in every state
 
 
 def world_epoch(now: datetime) -> datetime:
-    """The embedded world's epoch: three days before the start of `now`'s UTC day.
+    """The embedded world's epoch: START_AFTER_EPOCH before the start of `now`'s UTC day, so that
+    world time starts at the start of the day.
 
     Anchored to the real date, not a fixed one: the rules compare what sources said with the real
     clock, and a world of a fixed past date turns every container stale (sync.stop_tracking_after)
     once that date is a month old. Whole days keep the world the same across restarts on one day.
     """
-    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - START_AFTER
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - START_AFTER_EPOCH
 
 
 def embedded_portals(config: Config) -> list[PortalSource]:
@@ -79,11 +80,10 @@ class SandboxEnvironment:
         from sandbox.world import World, WorldClock
 
         sandbox = self.config.sandbox
-        defaults = PortalOptions()
-        epoch = sandbox.epoch or world_epoch(datetime.now(UTC))
-        world = World(seed=sandbox.seed, containers=sandbox.containers, epoch=epoch)
+        defaults = PortalOptions(epoch=sandbox.epoch or world_epoch(datetime.now(UTC)))
+        world = World(seed=sandbox.seed, containers=sandbox.containers, epoch=defaults.epoch)
         # Vessels in every state from the start; an hour of terminal life per real minute.
-        clock = WorldClock(epoch=epoch + START_AFTER, speed=defaults.clock_speed)
+        clock = WorldClock(epoch=defaults.start_moment(), speed=defaults.clock_speed)
         try:
             portals = embedded_portals(self.config)
             if portals:

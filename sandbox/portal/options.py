@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from sandbox.world import DEFAULT_EPOCH
+from sandbox.world import DEFAULT_EPOCH, START_AFTER_EPOCH
 
 CaptchaMode = Literal["login", "search"]
 
@@ -53,7 +53,7 @@ class PortalOptions:
     viewstate_window: int = 10  # how many recent anti-forgery tokens of a session stay valid
 
     def start_moment(self) -> datetime:
-        return self.clock_start if self.clock_start is not None else self.epoch + timedelta(days=3)
+        return self.clock_start if self.clock_start is not None else self.epoch + START_AFTER_EPOCH
 
 
 FIXED = frozenset(

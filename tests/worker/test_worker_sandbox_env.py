@@ -10,7 +10,8 @@ from worker_helpers import embedded_config
 
 from quaysync.config import load_config
 from quaysync.errors import ConfigError
-from worker.sandbox_env import START_AFTER, SandboxEnvironment, world_epoch
+from sandbox.world import START_AFTER_EPOCH
+from worker.sandbox_env import SandboxEnvironment, world_epoch
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_the_embedded_world_runs_near_the_real_clock(tmp_path: Path) -> None:
         # World time starts at the start of today (UTC) and runs ahead at an hour a minute.
         assert real_now - timedelta(days=1) <= world_now <= real_now + timedelta(hours=1)
         start_of_day = world_now.replace(hour=0, minute=0, second=0, microsecond=0)
-        assert portal.world.epoch == start_of_day - START_AFTER
+        assert portal.world.epoch == start_of_day - START_AFTER_EPOCH
     finally:
         environment.stop()
 
@@ -49,6 +50,6 @@ def test_a_configured_epoch_is_kept_and_must_carry_a_zone(tmp_path: Path) -> Non
     fixed = "2026-11-01T08:00:00+00:00"
     config = load_config(embedded_config(tmp_path, sandbox={"epoch": fixed}))
     assert config.sandbox.epoch == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    (tmp_path / "naive").mkdir()
     with pytest.raises(ConfigError, match=r"sandbox\.epoch"):
-        (tmp_path / "naive").mkdir()
         load_config(embedded_config(tmp_path / "naive", sandbox={"epoch": "2026-11-01T08:00:00"}))
