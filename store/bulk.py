@@ -209,6 +209,42 @@ def _encoded(
     return encoded
 
 
+def insert_with_ids(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
+) -> list[int]:
+    """`insert_many`, then the new rows' ids (the `id` column), in the order of `rows`.
+
+    `key`: columns that tell the rows apart (a unique constraint), to read the ids back by.
+    SQLite gives a new row the table's largest rowid + 1, so one executemany under the
+    transaction's write lock numbers its rows consecutively, unless the largest rowid ever was
+    the maximum (then it picks at random). If the table's largest id is the connection's last
+    inserted one, no row was picked at random: the ids are the run ending there, and nothing
+    needs reading back.
+    """
+    insert_many(session, table, rows)
+    if not rows:
+        return []
+    driver, dialect, quote = _driver(session)
+    if dialect == "sqlite":
+        cursor = driver.cursor()
+        try:
+            largest, last = cursor.execute(
+                f"SELECT max({quote('id')}), last_insert_rowid() FROM {quote(table.name)}"
+            ).fetchone()
+        finally:
+            cursor.close()
+        if largest == last:
+            return list(range(last - len(rows) + 1, last + 1))
+    first = key[0]
+    found = {
+        tuple(row[name] for name in key): row["id"]
+        for row in rows_where_in(
+            session, [table.c.id, *(table.c[name] for name in key)], table.c[first], [r[first] for r in rows]
+        )
+    }
+    return [found[tuple(row[name] for name in key)] for row in rows]
+
+
 def update_by_key(session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> int:
     """One executemany UPDATE; every row names the same columns plus the key column."""
     if not rows:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quaysync.model import Observation
-from store.bulk import CHUNK, insert_many, rows_where_in, update_by_key
+from store.bulk import CHUNK, insert_with_ids, update_by_key
 from store.tables import EventRow, ObservationRow
 from sync.normalize import EventFact, Normalized, normalize
 from sync.precedence import Precedence
@@ -383,13 +383,11 @@ def merge_events(
                     version.last_seen = moment
 
     if fresh:
-        insert_many(session, _EVENTS, [_row(version, now) for version in fresh])
-        by_identity = {(version.natural_key, version.version_hash): version for version in fresh}
-        identities = (_EVENTS.c.id, _EVENTS.c.natural_key, _EVENTS.c.version_hash)
-        for row in rows_where_in(session, identities, _EVENTS.c.natural_key, [v.natural_key for v in fresh]):
-            version = by_identity.get((row["natural_key"], row["version_hash"]))
-            if version is not None:
-                version.row_id = row["id"]
+        rows = [_row(version, now) for version in fresh]
+        for version, row_id in zip(
+            fresh, insert_with_ids(session, _EVENTS, rows, ("natural_key", "version_hash")), strict=True
+        ):
+            version.row_id = row_id
         result.added_ids.extend(sorted(version.row_id for version in fresh if version.row_id is not None))
 
     updates: list[dict[str, Any]] = []

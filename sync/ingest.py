@@ -9,7 +9,7 @@ page scraped again) adds nothing. Observations of one batch may arrive in any or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from quaysync.collector import collector_paused
 from quaysync.model import Observation
-from store.bulk import insert_many, rows_where_in, update_by_key
+from store.bulk import insert_many, insert_with_ids, rows_where_in, update_by_key
 from store.tables import (
     ObservationRow,
     OrderLinkRow,
@@ -103,6 +103,11 @@ class _Entry:
     repeated: bool = False
 
 
+def _as_dict(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields as a dict for the JSON column, copied only when they are not one already."""
+    return fields if type(fields) is dict else dict(fields)
+
+
 def _store_observations(
     session: Session,
     entries: list[_Entry],
@@ -130,8 +135,11 @@ def _store_observations(
     new_rows: list[dict[str, Any]] = []
     widened: list[dict[str, Any]] = []
     for content_hash, group in groups.items():
-        first = min(entry.observation.observed_at for entry in group)
-        last = max(entry.observation.observed_at for entry in group)
+        if len(group) == 1:  # most content is said once per batch
+            first = last = group[0].observation.observed_at
+        else:
+            moments = [entry.observation.observed_at for entry in group]
+            first, last = min(moments), max(moments)
         stored = known.get(content_hash)
         if stored is None:
             head = group[0]
@@ -150,7 +158,7 @@ def _store_observations(
                     "last_observed_at": last,
                     "parser": observation.parser,
                     "time_zone": observation.time_zone,
-                    "fields": dict(observation.fields),
+                    "fields": _as_dict(observation.fields),
                     "run_id": run_id,
                     "created_at": now,
                 }
@@ -180,13 +188,10 @@ def _store_observations(
                 }
             )
     if new_rows:
-        insert_many(session, _OBSERVATIONS, new_rows)
-        identities = (_OBSERVATIONS.c.id, _OBSERVATIONS.c.content_hash)
-        for row in rows_where_in(
-            session, identities, _OBSERVATIONS.c.content_hash, [r["content_hash"] for r in new_rows]
-        ):
+        ids = insert_with_ids(session, _OBSERVATIONS, new_rows, ("content_hash",))
+        for row, observation_id in zip(new_rows, ids, strict=True):
             for entry in groups[row["content_hash"]]:
-                entry.observation_id = row["id"]
+                entry.observation_id = observation_id
         report.added_observations += len(new_rows)
         _record_problems(session, [groups[row["content_hash"]][0] for row in new_rows], run_id, now, report)
     update_by_key(session, _OBSERVATIONS, "id", widened)

@@ -1,4 +1,5 @@
-"""The store on SQLite and PostgreSQL: migrations, the schema matching the models, engine settings."""
+"""The store on SQLite and PostgreSQL: migrations, the schema matching the models, engine settings,
+the bulk helpers."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
-from store import ContainerStatusRow, Store, open_store
-from store.bulk import insert_many, rows_where_in, update_by_key
+from store import ContainerStatusRow, ObservationRow, Store, open_store
+from store.bulk import insert_many, insert_with_ids, rows_where_in, update_by_key
 
 
 def test_migrations_bring_an_empty_database_to_every_head(any_store: Store) -> None:
@@ -142,3 +143,55 @@ def test_sqlite_reads_rows_by_their_key_through_the_key_index(sqlite_store: Stor
         for statement, table, key in keyed:
             plan = " | ".join(row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}"))
             assert f"({key}=?)" in plan, f"{table} by {key}: {plan}\n{statement}"
+
+
+def _observation_rows(count: int, start: int = 0) -> list[dict[str, object]]:
+    moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    # not in key order: the ids must follow the rows, not the keys
+    return [
+        {
+            "content_hash": f"{(index * 7919) % 10007:064x}",
+            "source": "portal:test",
+            "source_ref": f"test://{index}",
+            "subject": "container",
+            "observed_at": moment,
+            "last_observed_at": moment,
+            "parser": "test/1",
+            "fields": {"container_no": "MSKU1234565", "row": index},
+            "created_at": moment,
+        }
+        for index in range(start, start + count)
+    ]
+
+
+def _stored_ids(store: Store) -> dict[str, int]:
+    table = ObservationRow.__table__
+    with store.session() as session:
+        rows = session.execute(select(table.c.id, table.c.content_hash))
+        return {content_hash: row_id for row_id, content_hash in rows}
+
+
+def test_inserted_rows_get_their_own_ids_in_their_order(any_store: Store) -> None:
+    table = ObservationRow.__table__
+    first, second = _observation_rows(700), _observation_rows(40, start=700)  # more than one read chunk
+    with any_store.session() as session:
+        first_ids = insert_with_ids(session, table, first, ("content_hash",))
+    with any_store.session() as session:
+        second_ids = insert_with_ids(session, table, second, ("content_hash",))
+        assert insert_with_ids(session, table, [], ("content_hash",)) == []
+    stored = _stored_ids(any_store)
+    assert first_ids + second_ids == [stored[str(row["content_hash"])] for row in first + second]
+    assert len(set(first_ids + second_ids)) == 740
+
+
+def test_ids_are_read_back_where_sqlite_numbers_new_rows_at_random(sqlite_store: Store) -> None:
+    """Once a table held the largest rowid, SQLite picks new rowids at random: not a run."""
+    table = ObservationRow.__table__
+    with sqlite_store.session() as session:
+        insert_many(session, table, [{**_observation_rows(1, start=5000)[0], "id": 2**63 - 1}])
+    rows = _observation_rows(60)
+    with sqlite_store.session() as session:
+        ids = insert_with_ids(session, table, rows, ("content_hash",))
+    stored = _stored_ids(sqlite_store)
+    assert ids == [stored[str(row["content_hash"])] for row in rows]
+    assert ids != list(range(ids[-1] - 59, ids[-1] + 1))
