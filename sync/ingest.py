@@ -135,7 +135,7 @@ def _store_observations(
     new_rows: list[dict[str, Any]] = []
     widened: list[dict[str, Any]] = []
     for content_hash, group in groups.items():
-        if len(group) == 1:  # most content is said once per batch
+        if len(group) == 1:  # a worker's batch (one scrape, one mail) says each content once
             first = last = group[0].observation.observed_at
         else:
             moments = [entry.observation.observed_at for entry in group]
