@@ -384,11 +384,10 @@ def merge_events(
 
     if fresh:
         rows = [_row(version, now) for version in fresh]
-        for version, row_id in zip(
-            fresh, insert_with_ids(session, _EVENTS, rows, ("natural_key", "version_hash")), strict=True
-        ):
+        ids = insert_with_ids(session, _EVENTS, rows, ("natural_key", "version_hash"))
+        for version, row_id in zip(fresh, ids, strict=True):
             version.row_id = row_id
-        result.added_ids.extend(sorted(version.row_id for version in fresh if version.row_id is not None))
+        result.added_ids.extend(sorted(ids))
 
     updates: list[dict[str, Any]] = []
     described_updates: list[dict[str, Any]] = []

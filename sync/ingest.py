@@ -104,7 +104,7 @@ class _Entry:
 
 
 def _as_dict(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields as a dict for the JSON column, copied only when they are not one already."""
+    """The fields as a dict for a JSON column, copied only when they are not one already."""
     return fields if type(fields) is dict else dict(fields)
 
 
@@ -215,7 +215,7 @@ def _record_problems(
                     "kind": kind,
                     "reason": reason,
                     "subject_key": subject,
-                    "raw": dict(observation.fields),
+                    "raw": _as_dict(observation.fields),
                     "run_id": run_id,
                     "created_at": now,
                 }
